@@ -1,0 +1,18 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""mmseg-sam: prompt-free fine-tuning of Segment Anything inside MMSegmentation 1.x.
+
+Importing this package (directly or through a config's
+``custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)``) registers our
+models, datasets, metrics, hooks and transforms in MMSeg's registries, and allow-lists the few
+globals that MMEngine checkpoints pickle so that they load with ``torch.load(weights_only=True)``.
+Nothing else happens at import: no downloads, no model building.
+"""
+from .utils.checkpoint_safety import allow_mmengine_checkpoint_globals
+from .version import __version__
+
+allow_mmengine_checkpoint_globals()
+
+# Imported for their side effect: each module registers itself in mmseg.registry.
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
+
+__all__ = ['__version__', 'allow_mmengine_checkpoint_globals']

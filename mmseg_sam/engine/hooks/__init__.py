@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+from .frozen_feature_cache_hook import FrozenFeatureCacheHook
+
+__all__ = ['FrozenFeatureCacheHook']

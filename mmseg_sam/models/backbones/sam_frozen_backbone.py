@@ -1,0 +1,225 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""SAM's image encoder as an MMSeg backbone: frozen trunk, trainable neck."""
+import hashlib
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from torch import nn
+
+from ..utils.frozen_feature_cache import FrozenFeatureCache, build_feature_cache
+from .encoder_archs import ImageSize, as_hw, build_image_encoder, resolve_arch
+from .encoder_checkpoint import load_encoder_checkpoint, resize_pos_embed
+
+
+@MODELS.register_module()
+class SAMFrozenBackbone(BaseModule):
+    """Segment Anything's image encoder with a frozen trunk and a trainable neck.
+
+    The trunk (patch embedding, position embedding and transformer blocks, or MobileSAM's
+    TinyViT stages) is frozen: its parameters never require grad, it stays in ``eval()``
+    after ``model.train()``, and it runs under ``torch.no_grad()``, so no activation is kept
+    for backward. Only the neck (conv 1x1, LayerNorm2d, conv 3x3, LayerNorm2d -> 256 channels)
+    trains, unless ``freeze_neck=True``. Because the trunk is frozen, its output can be cached
+    per image (``feature_cache``), which removes the encoder from every epoch after the first.
+
+    Paper: Kirillov et al., "Segment Anything", 2023, https://arxiv.org/abs/2304.02643.
+
+    Args:
+        arch: 'vit_b', 'vit_l', 'vit_h' (SAM), 'vit_t' (MobileSAM's TinyViT) or a dict for a
+            custom size (see ``encoder_archs.resolve_arch``).
+        img_size: input size the position tables are built for, int or (H, W), each side a
+            multiple of 16. Pretrained tables are resized to it at load time. Inputs of
+            another size still work; the position embedding is then interpolated per call.
+        freeze_neck: also freeze the neck (then the whole backbone is a fixed extractor).
+        out_indices: ViT blocks whose outputs (B, C_vit, H/16, W/16) are returned before the
+            neck output, for multi-level heads. Default: neck output only.
+        feature_cache: None/False (off), True (defaults) or a dict of
+            :class:`FrozenFeatureCache` arguments.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix='image_encoder.')``
+            loads an official SAM / MobileSAM checkpoint unchanged; every encoder key must
+            match (an error lists those that do not).
+
+    Returns (forward):
+        tuple of tensors; the last is the neck output (B, 256, H/16, W/16).
+    """
+
+    def __init__(self,
+                 arch: Union[str, Dict[str, Any]] = 'vit_b',
+                 img_size: ImageSize = 1024,
+                 freeze_neck: bool = False,
+                 out_indices: Sequence[int] = (),
+                 feature_cache: Union[None, bool, dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.arch_family, _ = resolve_arch(arch)
+        self.arch = arch
+        self.img_size = as_hw(img_size)
+        self.freeze_neck = freeze_neck
+        self.encoder = build_image_encoder(arch, self.img_size)
+        self.out_indices = self._check_out_indices(out_indices)
+        self.feature_cache: Optional[FrozenFeatureCache] = build_feature_cache(feature_cache)
+        self._weights_signature: Optional[Tuple] = None
+        self._weights_fingerprint = ''
+        self._freeze()
+
+    # ------------------------------------------------------------------ construction
+    def _check_out_indices(self, out_indices: Sequence[int]) -> Tuple[int, ...]:
+        indices = tuple(int(i) for i in out_indices)
+        if not indices:
+            return indices
+        if self.arch_family != 'vit':
+            raise ValueError(f'out_indices={indices} is only supported for SAM ViT archs, not '
+                             f'{self.arch!r}')
+        depth = len(self.encoder.blocks)
+        if any(not 0 <= i < depth for i in indices):
+            raise ValueError(f'out_indices={indices} must lie in [0, {depth}) for {self.arch!r}')
+        return indices
+
+    def trunk_modules(self) -> List[nn.Module]:
+        """The frozen part: every child of the encoder except ``neck``."""
+        return [module for name, module in self.encoder.named_children() if name != 'neck']
+
+    def _freeze(self) -> None:
+        # Freezing happens here, not in train(): MMEngine builds the optimizer right after
+        # the model, from the parameters that require grad at that moment.
+        for name, parameter in self.encoder.named_parameters():
+            if not name.startswith('neck.') or self.freeze_neck:
+                parameter.requires_grad_(False)
+        self._set_frozen_eval()
+
+    def _set_frozen_eval(self) -> None:
+        for module in self.trunk_modules():
+            module.eval()
+        if self.freeze_neck:
+            self.encoder.neck.eval()
+
+    def train(self, mode: bool = True) -> 'SAMFrozenBackbone':
+        """Switch the neck to ``mode`` and put the frozen trunk back into eval mode."""
+        super().train(mode)
+        self._set_frozen_eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Load SAM weights for ``init_cfg`` of type 'Pretrained', strictly; else default init.
+
+        MMEngine's own Pretrained initialiser only warns about mismatched keys, which would
+        leave a silently random encoder; here a mismatch is an error.
+        """
+        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else None
+        if init_cfg is not None and init_cfg.get('type') == 'Pretrained':
+            checkpoint = init_cfg.get('checkpoint')
+            if not checkpoint:
+                raise ValueError("SAMFrozenBackbone init_cfg type='Pretrained' needs "
+                                 "'checkpoint' (a path or URL)")
+            load_encoder_checkpoint(self.encoder, checkpoint,
+                                    prefix=init_cfg.get('prefix', 'image_encoder.'))
+            self._is_init = True
+            return
+        print_log(f'SAMFrozenBackbone({self.arch!r}): no pretrained checkpoint given, the '
+                  f'frozen encoder keeps its random initialisation', logger='current',
+                  level=30)
+        super().init_weights()
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Encode a normalised batch.
+
+        Args:
+            inputs: (B, 3, H, W), H and W multiples of 16.
+
+        Returns:
+            ``(*block_outputs, neck_output)``: each block output (B, C_vit, H/16, W/16) for
+            ``out_indices``, then the neck output (B, 256, H/16, W/16).
+        """
+        if inputs.dim() != 4 or inputs.shape[-2] % 16 or inputs.shape[-1] % 16:
+            raise ValueError(f'SAMFrozenBackbone expects (B, C, H, W) with H and W multiples '
+                             f'of 16, got {tuple(inputs.shape)}')
+        trunk_outputs = self.frozen_features(inputs)
+        neck_input = trunk_outputs[-1]
+        if self.freeze_neck:
+            with torch.no_grad():
+                neck_output = self.encoder.neck(neck_input)
+        else:
+            neck_output = self.encoder.neck(neck_input)
+        return (*trunk_outputs[:-1], neck_output)
+
+    def frozen_features(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """Trunk outputs for ``inputs`` (B, 3, H, W), from the cache where possible.
+
+        Returns:
+            ``[*block_outputs, trunk_output]``, each (B, C, H/16, W/16), without autograd
+            history, in the dtype the trunk computes in (or the cache's storage dtype,
+            cast back to the input dtype).
+        """
+        cache = self.feature_cache
+        if cache is None or not cache.enabled:
+            return self._run_trunk(inputs)
+        context = self._cache_context(inputs)
+        keys = [cache.make_key(image, context) for image in inputs]
+        per_image: List[Optional[List[torch.Tensor]]] = [cache.get(key) for key in keys]
+        misses = [i for i, features in enumerate(per_image) if features is None]
+        if misses:
+            computed = self._run_trunk(inputs[misses])
+            for row, index in enumerate(misses):
+                per_image[index] = cache.put(keys[index], [level[row] for level in computed])
+        dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
+        return [torch.stack([features[level] for features in per_image]).to(inputs.device, dtype)
+                for level in range(len(per_image[0]))]
+
+    @torch.no_grad()
+    def _run_trunk(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """Run the frozen trunk: ``[*block_outputs, trunk_output]`` as (B, C, h, w)."""
+        if self.arch_family == 'tiny_vit':
+            return [self.encoder.forward_trunk(inputs)]
+        encoder = self.encoder
+        tokens = encoder.patch_embed(inputs)  # (B, h, w, C)
+        if encoder.pos_embed is not None:
+            pos_embed = encoder.pos_embed
+            if pos_embed.shape[1:3] != tokens.shape[1:3]:
+                # Input size differs from img_size: interpolate per call (not stored).
+                pos_embed = resize_pos_embed(pos_embed, tuple(tokens.shape[1:3]))
+            tokens = tokens + pos_embed
+        outputs = []
+        for index, block in enumerate(encoder.blocks):
+            tokens = block(tokens)
+            if index in self.out_indices:
+                outputs.append(tokens.permute(0, 3, 1, 2))
+        outputs.append(tokens.permute(0, 3, 1, 2))
+        return outputs
+
+    # ------------------------------------------------------------------ cache keys
+    def _cache_context(self, inputs: torch.Tensor) -> str:
+        """Everything besides the image that changes the trunk output."""
+        autocast = (torch.is_autocast_enabled(inputs.device.type)
+                    if inputs.device.type in ('cuda', 'cpu') else False)
+        autocast_dtype = (torch.get_autocast_dtype(inputs.device.type) if autocast else None)
+        return (f'{self.arch!r}|{self.out_indices}|{inputs.dtype}|{inputs.device.type}|'
+                f'autocast={autocast}:{autocast_dtype}|weights={self.weights_fingerprint()}')
+
+    def weights_fingerprint(self) -> str:
+        """Hash of every trunk tensor, recomputed only when a tensor changed.
+
+        A tensor's ``_version`` counter moves on every in-place write (``load_state_dict``,
+        ``copy_``, optimiser steps), and ``data_ptr`` moves when it is replaced, so comparing
+        these is a cheap, reliable staleness test for the expensive hash.
+        """
+        tensors = [t for module in self.trunk_modules()
+                   for t in list(module.parameters()) + list(module.buffers())]
+        pos_embed = getattr(self.encoder, 'pos_embed', None)  # a parameter of no child
+        if isinstance(pos_embed, torch.Tensor):
+            tensors.append(pos_embed)
+        signature = tuple((t.data_ptr(), t._version) for t in tensors)
+        if signature != self._weights_signature:
+            hasher = hashlib.blake2b(digest_size=16)
+            for tensor in tensors:
+                data = tensor.detach().contiguous().cpu()
+                hasher.update(data.view(torch.uint8).numpy().tobytes())
+            self._weights_fingerprint = hasher.hexdigest()
+            self._weights_signature = signature
+        return self._weights_fingerprint
+
+
+__all__ = ['SAMFrozenBackbone']

@@ -1,0 +1,166 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""A content-addressed cache for the outputs of a frozen encoder.
+
+A frozen encoder maps the same input to the same features in every epoch, so computing it
+again is waste. Entries are keyed by a hash of the exact input tensor (which covers image
+content, resizing, normalisation and padding), plus a *context* string that the owner builds
+from everything else that changes the output: the encoder weights' fingerprint, the
+architecture, the requested outputs and the autocast state. A stale entry is therefore
+impossible by construction: a different image or different weights give a different key.
+
+Storage: an in-memory LRU bounded in megabytes, optionally backed by a directory bounded in
+megabytes too. Features are stored in ``storage_dtype`` (float16 by default: half the memory,
+and the effect on training loss is measured in the tests and the README). Disk entries carry a
+digest of their tensors; a file that fails to load or to verify is deleted and recomputed.
+"""
+import hashlib
+import os
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.logging import print_log
+
+Features = List[torch.Tensor]
+
+_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
+
+
+def tensor_digest(tensors: Features) -> str:
+    """Hex digest of the raw bytes, shapes and dtypes of ``tensors``."""
+    hasher = hashlib.blake2b(digest_size=20)
+    for tensor in tensors:
+        tensor = tensor.detach().contiguous().cpu()
+        hasher.update(f'{tuple(tensor.shape)}{tensor.dtype}'.encode())
+        hasher.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
+    return hasher.hexdigest()
+
+
+class FrozenFeatureCache:
+    """Memory (and optionally disk) cache of per-image frozen-encoder features.
+
+    Args:
+        max_memory_mb: size limit of the in-memory LRU; 0 disables the memory level.
+        disk_dir: directory for a persistent level, or None. Entries written there survive
+            the process, so later runs with the same images and weights skip the encoder.
+        max_disk_mb: size limit of the disk level; when full, new entries are not written.
+        storage_dtype: 'float16', 'bfloat16' or 'float32'.
+    """
+
+    def __init__(self, max_memory_mb: float = 2048, disk_dir: Optional[str] = None,
+                 max_disk_mb: float = 20480, storage_dtype: str = 'float16') -> None:
+        if storage_dtype not in _DTYPES:
+            raise ValueError(f'feature_cache storage_dtype={storage_dtype!r}; expected one of '
+                             f'{sorted(_DTYPES)}')
+        if max_memory_mb < 0 or max_disk_mb < 0:
+            raise ValueError('feature_cache max_memory_mb and max_disk_mb must be >= 0')
+        self.enabled = True
+        self.storage_dtype = _DTYPES[storage_dtype]
+        self.max_memory_bytes = int(max_memory_mb * 2**20)
+        self.max_disk_bytes = int(max_disk_mb * 2**20)
+        self.disk_dir = Path(disk_dir).expanduser() if disk_dir else None
+        self._memory: OrderedDict[str, Features] = OrderedDict()
+        self._memory_bytes = 0
+        self._disk_bytes = 0
+        self.stats: Dict[str, int] = dict(hits=0, misses=0, corrupt=0, evicted=0)
+        if self.disk_dir is not None:
+            self.disk_dir.mkdir(parents=True, exist_ok=True)
+            self._disk_bytes = sum(p.stat().st_size for p in self.disk_dir.glob('*.pt'))
+
+    @staticmethod
+    def make_key(image: torch.Tensor, context: str) -> str:
+        """Key of one input image (C, H, W) under ``context``."""
+        return tensor_digest([image]) + '-' + hashlib.blake2b(
+            context.encode(), digest_size=8).hexdigest()
+
+    def get(self, key: str) -> Optional[Features]:
+        """Return the stored features of ``key`` (in storage dtype, on CPU) or None."""
+        features = self._memory.get(key)
+        if features is not None:
+            self._memory.move_to_end(key)
+        elif self.disk_dir is not None:
+            features = self._read_disk(key)
+            if features is not None:
+                self._remember(key, features)
+        self.stats['hits' if features is not None else 'misses'] += 1
+        return features
+
+    def put(self, key: str, features: Features) -> Features:
+        """Store ``features`` of one image; return them as stored (storage dtype, CPU).
+
+        Callers use the returned tensors rather than the originals so that the first epoch
+        sees exactly what later epochs will read back.
+        """
+        stored = [f.detach().to('cpu', self.storage_dtype).contiguous() for f in features]
+        self._remember(key, stored)
+        if self.disk_dir is not None:
+            self._write_disk(key, stored)
+        return stored
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    def _remember(self, key: str, features: Features) -> None:
+        size = sum(f.numel() * f.element_size() for f in features)
+        if size > self.max_memory_bytes:
+            return
+        self._memory[key] = features
+        self._memory_bytes += size
+        while self._memory_bytes > self.max_memory_bytes:
+            _, evicted = self._memory.popitem(last=False)
+            self._memory_bytes -= sum(f.numel() * f.element_size() for f in evicted)
+            self.stats['evicted'] += 1
+
+    def _path(self, key: str) -> Path:
+        assert self.disk_dir is not None
+        return self.disk_dir / f'{key}.pt'
+
+    def _read_disk(self, key: str) -> Optional[Features]:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            record = torch.load(path, map_location='cpu', weights_only=True)
+            features = list(record['features'])
+            if record['digest'] != tensor_digest(features):
+                raise ValueError('digest mismatch')
+            return features
+        except Exception as error:  # any unreadable or inconsistent file is recomputed
+            self.stats['corrupt'] += 1
+            print_log(f'feature cache: {path} is corrupt ({error}); recomputing it',
+                      logger='current', level=30)
+            if path.exists():
+                self._disk_bytes -= path.stat().st_size
+                path.unlink()
+            return None
+
+    def _write_disk(self, key: str, features: Features) -> None:
+        path = self._path(key)
+        if path.exists():
+            return
+        record = dict(features=features, digest=tensor_digest(features))
+        # Write to a temporary file and rename, so a crash never leaves half a file under
+        # a valid key (and a half file would be caught by the digest anyway).
+        handle, temp_name = tempfile.mkstemp(dir=self.disk_dir, suffix='.tmp')
+        with os.fdopen(handle, 'wb') as stream:
+            torch.save(record, stream)
+        size = os.path.getsize(temp_name)
+        if self._disk_bytes + size > self.max_disk_bytes:
+            os.unlink(temp_name)
+            return
+        os.replace(temp_name, path)
+        self._disk_bytes += size
+
+
+def build_feature_cache(cfg: Union[None, bool, dict]) -> Optional[FrozenFeatureCache]:
+    """Build a cache from a config value: None/False -> no cache, True -> defaults."""
+    if cfg is None or cfg is False:
+        return None
+    if cfg is True:
+        return FrozenFeatureCache()
+    if isinstance(cfg, dict):
+        return FrozenFeatureCache(**cfg)
+    raise TypeError(f'feature_cache must be None, a bool or a dict of FrozenFeatureCache '
+                    f'arguments, got {cfg!r}')

@@ -1,0 +1,78 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Small builders shared by the tests: tiny SAM encoders, official-format checkpoints, data."""
+from functools import partial
+from pathlib import Path
+from typing import Dict, Tuple
+
+import cv2
+import numpy as np
+import torch
+from segment_anything.modeling import (
+    ImageEncoderViT,
+    MaskDecoder,
+    PromptEncoder,
+    Sam,
+    TwoWayTransformer,
+)
+from torch import nn
+
+#: A SAM ViT small enough for CPU tests: 2 blocks of width 32, block 1 global.
+TINY_VIT_ARCH: Dict = dict(embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,),
+                           window_size=2)
+
+
+def official_tiny_encoder(img_size: int = 64, seed: int = 0) -> ImageEncoderViT:
+    """The official ``ImageEncoderViT`` with :data:`TINY_VIT_ARCH`, every tensor random.
+
+    Relative-position tables start at zero in SAM; they are randomised too, so that a test
+    comparing outputs would notice tables that were loaded wrongly.
+    """
+    torch.manual_seed(seed)
+    encoder = ImageEncoderViT(
+        img_size=img_size, patch_size=16, embed_dim=32, depth=2, num_heads=2, mlp_ratio=4.0,
+        out_chans=256, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        use_rel_pos=True, window_size=2, global_attn_indexes=(1,))
+    with torch.no_grad():
+        for parameter in encoder.parameters():
+            parameter.normal_(0, 0.2)
+    return encoder.eval()
+
+
+def write_official_sam_checkpoint(path: Path, encoder: ImageEncoderViT) -> Path:
+    """Save a whole SAM model in the official layout: a flat ``state_dict`` with
+    ``image_encoder.*``, ``prompt_encoder.*`` and ``mask_decoder.*`` keys."""
+    grid = encoder.img_size // 16
+    sam = Sam(
+        image_encoder=encoder,
+        prompt_encoder=PromptEncoder(embed_dim=256, image_embedding_size=(grid, grid),
+                                     input_image_size=(encoder.img_size, encoder.img_size),
+                                     mask_in_chans=4),
+        mask_decoder=MaskDecoder(
+            transformer_dim=256,
+            transformer=TwoWayTransformer(depth=1, embedding_dim=256, mlp_dim=32, num_heads=2),
+            num_multimask_outputs=3, iou_head_depth=1, iou_head_hidden_dim=16))
+    torch.save(sam.state_dict(), path)
+    return path
+
+
+def write_segmentation_tree(root: Path, splits: Dict[str, int], size: Tuple[int, int] = (48, 80),
+                            num_classes: int = 2, seed: int = 0) -> Path:
+    """Write an MMSeg-layout dataset of random JPEG images and PNG index masks.
+
+    Each mask is a rectangle of a random class on background, so a model can learn it.
+    Layout: ``img_dir/<split>/img_<i>.jpg``, ``ann_dir/<split>/img_<i>.png``.
+    """
+    rng = np.random.default_rng(seed)
+    height, width = size
+    for split, count in splits.items():
+        (root / 'img_dir' / split).mkdir(parents=True, exist_ok=True)
+        (root / 'ann_dir' / split).mkdir(parents=True, exist_ok=True)
+        for index in range(count):
+            image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+            mask = np.zeros((height, width), np.uint8)
+            top, left = rng.integers(0, height // 2), rng.integers(0, width // 2)
+            mask[top:top + height // 3, left:left + width // 3] = rng.integers(1, num_classes)
+            image[mask > 0] = (200, 40, 40)
+            cv2.imwrite(str(root / 'img_dir' / split / f'img_{index}.jpg'), image)
+            cv2.imwrite(str(root / 'ann_dir' / split / f'img_{index}.png'), mask)
+    return root

@@ -1,0 +1,147 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+import pytest
+import torch
+import torch.nn.functional as F
+from helpers import TINY_VIT_ARCH, official_tiny_encoder, write_official_sam_checkpoint
+
+from mmseg_sam.models.backbones import SAMFrozenBackbone
+
+
+def pretrained(path, prefix='image_encoder.'):
+    return dict(type='Pretrained', checkpoint=str(path), prefix=prefix)
+
+
+@pytest.fixture()
+def official_checkpoint(tmp_path):
+    encoder = official_tiny_encoder(img_size=64)
+    return encoder, write_official_sam_checkpoint(tmp_path / 'sam_tiny.pth', encoder)
+
+
+def test_parity_with_official_encoder(official_checkpoint):
+    official, path = official_checkpoint
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, init_cfg=pretrained(path))
+    backbone.init_weights()
+    backbone.eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = official(images)
+        (ours,) = backbone(images)
+    assert ours.shape == (2, 256, 4, 4)
+    torch.testing.assert_close(ours, expected, atol=1e-5, rtol=0)
+
+
+def test_bare_encoder_state_dict_loads(tmp_path):
+    official = official_tiny_encoder(img_size=64)
+    path = tmp_path / 'encoder_only.pth'
+    torch.save(official.state_dict(), path)
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, init_cfg=pretrained(path))
+    backbone.init_weights()
+    images = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(backbone.eval()(images)[0], official(images), atol=1e-5,
+                                   rtol=0)
+
+
+def test_mismatched_keys_are_an_error_listing_them(official_checkpoint):
+    _, path = official_checkpoint
+    wrong_depth = dict(TINY_VIT_ARCH, depth=3)
+    backbone = SAMFrozenBackbone(arch=wrong_depth, img_size=64, init_cfg=pretrained(path))
+    with pytest.raises(KeyError, match=r'missing \(\d+\).*blocks\.2\.'):
+        backbone.init_weights()
+
+
+def test_wrong_prefix_is_an_error(official_checkpoint):
+    _, path = official_checkpoint
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64,
+                                 init_cfg=pretrained(path, prefix='mask_decoder.'))
+    with pytest.raises(KeyError, match='keys do not match'):
+        backbone.init_weights()
+
+
+def test_resized_load_from_1024_checkpoint(tmp_path):
+    official = official_tiny_encoder(img_size=1024)
+    path = write_official_sam_checkpoint(tmp_path / 'sam_1024.pth', official)
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=512, init_cfg=pretrained(path))
+    backbone.init_weights()
+    (features,) = backbone(torch.randn(1, 3, 512, 512))
+    assert features.shape == (1, 256, 32, 32)
+    # The tables were resized from the checkpoint's values, not left at their init.
+    expected_pos = F.interpolate(official.pos_embed.permute(0, 3, 1, 2), size=(32, 32),
+                                 mode='bicubic', align_corners=False).permute(0, 2, 3, 1)
+    torch.testing.assert_close(backbone.encoder.pos_embed.data, expected_pos)
+    global_attention = backbone.encoder.blocks[1].attn
+    assert global_attention.rel_pos_h.shape == (63, 16)
+    assert global_attention.rel_pos_h.abs().sum() > 0
+
+
+def test_non_square_img_size_builds_matching_tables(official_checkpoint):
+    _, path = official_checkpoint
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=(32, 64), init_cfg=pretrained(path))
+    backbone.init_weights()
+    assert backbone.encoder.pos_embed.shape == (1, 2, 4, 32)
+    assert backbone(torch.randn(1, 3, 32, 64))[0].shape == (1, 256, 2, 4)
+
+
+@pytest.mark.parametrize('img_size', [100, (64, 60), 0])
+def test_bad_img_size_is_a_clear_error(img_size):
+    with pytest.raises(ValueError, match='multiples of 16'):
+        SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=img_size)
+
+
+def test_input_not_multiple_of_16_is_a_clear_error():
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    with pytest.raises(ValueError, match='multiples of 16'):
+        backbone(torch.randn(1, 3, 64, 70))
+
+
+def test_unknown_arch_and_incomplete_dict_are_clear_errors():
+    with pytest.raises(ValueError, match="arch='vit_x' is unknown"):
+        SAMFrozenBackbone(arch='vit_x')
+    with pytest.raises(ValueError, match='missing'):
+        SAMFrozenBackbone(arch=dict(embed_dim=32, depth=2))
+
+
+def test_vit_b_with_seed_head_has_the_reference_parameter_counts():
+    from mmseg_sam.models.decode_heads import ConvTransposeLNHead
+    backbone = SAMFrozenBackbone(arch='vit_b')
+    head = ConvTransposeLNHead(num_classes=2, out_channels=1, threshold=0.5,
+                               loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    parameters = [p for module in (backbone, head) for p in module.parameters()]
+    assert sum(p.numel() for p in parameters if p.requires_grad) == 962_273
+    assert sum(p.numel() for p in parameters) == 89_845_729
+
+
+def test_trunk_is_frozen_and_keeps_no_activations():
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    backbone.train()
+    assert all(not m.training for m in backbone.trunk_modules())
+    assert backbone.encoder.neck.training
+    assert not backbone.encoder.pos_embed.requires_grad
+    images = torch.randn(2, 3, 64, 64)
+
+    def count_saved_tensors(function, *args):
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+            function(*args)
+        return len(saved)
+
+    trunk_output = backbone.frozen_features(images)[-1]
+    assert trunk_output.grad_fn is None and not trunk_output.requires_grad
+    # The whole backbone saves exactly what the neck alone saves: nothing from the trunk.
+    assert count_saved_tensors(backbone, images) == count_saved_tensors(
+        backbone.encoder.neck, trunk_output)
+
+
+def test_freeze_neck_flag_freezes_everything():
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, freeze_neck=True)
+    backbone.train()
+    assert not any(p.requires_grad for p in backbone.parameters())
+    assert not backbone.encoder.neck.training
+
+
+def test_out_indices_return_block_features_before_the_neck_output():
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, out_indices=(0,))
+    outputs = backbone(torch.randn(1, 3, 64, 64))
+    assert [tuple(o.shape) for o in outputs] == [(1, 32, 4, 4), (1, 256, 4, 4)]
+    with pytest.raises(ValueError, match='out_indices'):
+        SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, out_indices=(5,))
