@@ -27,7 +27,8 @@ $(STAMP): setup.py Makefile
 	@echo "==> build tools (setuptools<81 keeps pkg_resources for mmcv and mmengine)"
 	$(PIP) install -q "setuptools<81" wheel
 	@echo "==> $(TORCH_SPEC)"
-	$(PIP) install -q $(TORCH_SPEC)
+	@# setuptools is named again: torch depends on it and would otherwise upgrade it past 80.
+	$(PIP) install -q $(TORCH_SPEC) "setuptools<81"
 	@echo "==> $(MMCV_SPEC) with compiled ops (first build from source takes 15-25 min on 2 cores; pip caches the wheel)"
 	MMCV_WITH_OPS=1 FORCE_CUDA=$(MMCV_FORCE_CUDA) $(PIP) install --no-build-isolation $(MMCV_SPEC)
 	@echo "==> mmseg-sam and its remaining dependencies"
