@@ -14,3 +14,10 @@ torch.set_num_threads(2)
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True, scope='session')
+def mmseg_default_scope():
+    """Build with mmseg's registries as scope, as a config with default_scope='mmseg' does."""
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=True)

@@ -76,3 +76,38 @@ def write_segmentation_tree(root: Path, splits: Dict[str, int], size: Tuple[int,
             cv2.imwrite(str(root / 'img_dir' / split / f'img_{index}.jpg'), image)
             cv2.imwrite(str(root / 'ann_dir' / split / f'img_{index}.png'), mask)
     return root
+
+
+def tiny_model_cfg(repo_root: Path, num_classes: int = 2, img_size: int = 64,
+                   feature_cache=None) -> dict:
+    """The model of ``configs/_base_/models/convtrans-ln_sam-vit-b.py``, shrunk for CPU tests.
+
+    The encoder becomes :data:`TINY_VIT_ARCH` at ``img_size`` with random weights; for
+    ``num_classes > 2`` the head gets one logit per class and a softmax loss.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(repo_root / 'configs/_base_/models/convtrans-ln_sam-vit-b.py'))
+    model = cfg.model
+    model['data_preprocessor']['size'] = (img_size, img_size)
+    model['backbone'].update(arch=dict(TINY_VIT_ARCH), img_size=img_size,
+                             feature_cache=feature_cache, init_cfg=None)
+    if num_classes > 2:
+        model['decode_head'].update(
+            num_classes=num_classes, out_channels=num_classes,
+            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+    return model
+
+
+def seg_batch(num_classes: int, size: Tuple[int, int] = (64, 64), batch: int = 2, seed: int = 0):
+    """A ``data_preprocessor`` input: uint8 images and SegDataSamples with index masks."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    generator = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 255, (3, *size), generator=generator, dtype=torch.uint8))
+        sample = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size, pad_shape=size))
+        label = torch.randint(0, num_classes, (1, *size), generator=generator)
+        sample.gt_sem_seg = PixelData(data=label)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)

@@ -15,20 +15,20 @@ RANDOM_TRANSFORMS_WITHOUT_RANDOM_IN_NAME = frozenset({
 })
 
 
-def iter_transform_types(node: Any) -> Iterator[str]:
-    """Yield every transform ``type`` inside ``pipeline``/``transforms`` lists of a config."""
+def iter_transform_types(node: Any, in_pipeline: bool = False) -> Iterator[str]:
+    """Yield every transform ``type`` inside ``pipeline``/``transforms`` lists of a config.
+
+    Lists may nest (``RandomChoice`` takes a list of pipelines); dicts outside such lists
+    (datasets, wrappers) are searched but their own ``type`` is not a transform.
+    """
     if isinstance(node, dict):
+        if in_pipeline and isinstance(node.get('type'), str):
+            yield node['type']
         for key, value in node.items():
-            if key in ('pipeline', 'transforms') and isinstance(value, (list, tuple)):
-                for transform in value:
-                    if isinstance(transform, dict) and isinstance(transform.get('type'), str):
-                        yield transform['type']
-                    yield from iter_transform_types(transform)
-            else:
-                yield from iter_transform_types(value)
+            yield from iter_transform_types(value, key in ('pipeline', 'transforms'))
     elif isinstance(node, (list, tuple)):
         for item in node:
-            yield from iter_transform_types(item)
+            yield from iter_transform_types(item, in_pipeline)
 
 
 def find_random_transforms(dataset_cfg: Any, extra_random_types: Sequence[str] = ()) -> List[str]:

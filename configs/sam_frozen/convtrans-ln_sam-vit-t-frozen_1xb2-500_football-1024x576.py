@@ -1,0 +1,15 @@
+# The 12-class football task with the model and schedule of the adboard config: one logit
+# per class and softmax cross-entropy instead of the binary sigmoid head.
+_base_ = [
+    '../_base_/models/convtrans-ln_sam-vit-t.py',
+    '../_base_/datasets/football.py',
+    '../_base_/schedules/schedule_adam-1e-3_500it.py',
+    '../_base_/default_runtime.py',
+]
+crop_size = (576, 1024)  # (height, width)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(img_size=crop_size, feature_cache=dict(max_memory_mb=4096)),
+    decode_head=dict(
+        num_classes=12, out_channels=12,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))

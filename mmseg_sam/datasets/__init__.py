@@ -1,0 +1,10 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Datasets; importing this package registers them in ``mmseg.registry.DATASETS``."""
+from .adboard import AdBoardDataset
+from .football import FOOTBALL_ADVERTISEMENT_INDEX, FOOTBALL_CLASS_TABLE, FootballDataset
+from .seeded_subset import SeededSubsetDataset
+
+__all__ = [
+    'AdBoardDataset', 'FootballDataset', 'SeededSubsetDataset', 'FOOTBALL_CLASS_TABLE',
+    'FOOTBALL_ADVERTISEMENT_INDEX'
+]

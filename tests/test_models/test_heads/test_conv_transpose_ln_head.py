@@ -1,0 +1,46 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+import pytest
+import torch
+from torch import nn
+
+from mmseg_sam.models.decode_heads import ConvTransposeLNHead
+
+BINARY = dict(num_classes=2, out_channels=1, threshold=0.5,
+              loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+
+
+def test_default_head_is_the_reference_decoder():
+    head = ConvTransposeLNHead(**BINARY)
+    assert sum(p.numel() for p in head.parameters()) == 174_817
+    blocks = list(head.upsample_blocks)
+    assert [b[0].out_channels for b in blocks] == [128, 64, 32, 16]
+    assert [any(isinstance(m, nn.Dropout) for m in b) for b in blocks] == [
+        True, False, True, False]
+    assert all(b[1].eps == 1e-6 for b in blocks)
+    assert head.dropout is None  # no Dropout2d before conv_seg in the recipe
+    logits = head((torch.randn(2, 256, 4, 6),))
+    assert logits.shape == (2, 1, 64, 96)  # 16x the feature size
+
+
+def test_any_number_of_blocks_and_multiclass():
+    head = ConvTransposeLNHead(in_channels=8, block_channels=(4, 4), block_dropouts=None,
+                               num_classes=3)
+    assert head((torch.randn(1, 8, 5, 5),)).shape == (1, 3, 20, 20)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(block_channels=(8, 4), block_dropouts=(0.1,)), 'one dropout probability per block'),
+    (dict(block_channels=()), 'non-empty'),
+    (dict(block_dropouts=(1.5, 0, 0, 0)), r'\[0, 1\)'),
+    (dict(in_channels=[256, 128]), 'single selected input'),
+    (dict(channels=32), 'contradicts block_channels'),
+])
+def test_bad_arguments_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ConvTransposeLNHead(**{**BINARY, **kwargs})
+
+
+def test_wrong_input_channels_at_runtime():
+    head = ConvTransposeLNHead(**BINARY)
+    with pytest.raises(ValueError, match='expected in_channels=256'):
+        head((torch.randn(1, 128, 4, 4),))

@@ -1,0 +1,123 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+import copy
+
+import pytest
+import torch
+from helpers import TINY_VIT_ARCH, seg_batch, tiny_model_cfg
+from mmengine.config import ConfigDict
+from mmseg.registry import MODELS
+
+import mmseg_sam  # noqa: F401
+from mmseg_sam.engine.hooks.frozen_feature_cache_hook import find_random_transforms
+from mmseg_sam.models.backbones import SAMFrozenBackbone
+from mmseg_sam.models.utils import FrozenFeatureCache
+
+
+def train_losses(model, batches, steps_per_batch=1):
+    """Losses of a few Adam steps (dropout off so runs are comparable)."""
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    model.train()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    losses = []
+    for _ in range(3):  # three "epochs" over the same batches
+        for raw in batches:
+            batch = model.data_preprocessor(copy.deepcopy(raw), True)
+            loss = sum(v for k, v in model(**batch, mode='loss').items() if 'loss' in k)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize('storage_dtype, tolerance', [('float32', 1e-6), ('float16', 1e-3)])
+def test_cached_training_matches_uncached(repo_root, storage_dtype, tolerance):
+    batches = [seg_batch(2, seed=seed) for seed in range(2)]
+    torch.manual_seed(1)
+    uncached = MODELS.build(tiny_model_cfg(repo_root))
+    cached = MODELS.build(tiny_model_cfg(
+        repo_root, feature_cache=dict(max_memory_mb=64, storage_dtype=storage_dtype)))
+    cached.load_state_dict(uncached.state_dict())
+    reference = train_losses(uncached, batches)
+    observed = train_losses(cached, batches)
+    # fp32 storage is exact; fp16 storage rounds the trunk output (relative 2**-11), which
+    # moves the loss by well under 1e-3 on this model.
+    assert observed == pytest.approx(reference, abs=tolerance)
+    cache = cached.backbone.feature_cache
+    assert cache.stats['misses'] == 4 and cache.stats['hits'] == 8  # encoder ran once per image
+
+
+def cached_backbone(**cache_kwargs):
+    torch.manual_seed(0)
+    return SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64,
+                             feature_cache=dict(max_memory_mb=64, **cache_kwargs)).eval()
+
+
+def test_changed_image_or_weights_is_a_miss():
+    backbone = cached_backbone()
+    images = torch.randn(2, 3, 64, 64)
+    backbone(images)
+    backbone(images)
+    assert backbone.feature_cache.stats == dict(hits=2, misses=2, corrupt=0, evicted=0)
+    changed = images.clone()
+    changed[1, 0, 0, 0] += 1e-3
+    backbone(changed)
+    assert backbone.feature_cache.stats['misses'] == 3
+    # New weights (load_state_dict writes in place) must never be served old features.
+    state = backbone.state_dict()
+    state['encoder.blocks.0.mlp.lin1.weight'] += 0.1
+    backbone.load_state_dict(state)
+    (features,) = backbone(images)
+    assert backbone.feature_cache.stats['misses'] == 5
+    uncached = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64).eval()
+    uncached.load_state_dict(state)
+    torch.testing.assert_close(features, uncached(images)[0], atol=1e-2, rtol=0)
+
+
+def test_disk_level_survives_and_corrupt_files_are_recomputed(tmp_path):
+    images = torch.randn(1, 3, 64, 64)
+    first = cached_backbone(disk_dir=str(tmp_path), storage_dtype='float32')
+    (expected,) = first(images)
+    files = list(tmp_path.glob('*.pt'))
+    assert len(files) == 1
+    second = cached_backbone(disk_dir=str(tmp_path), storage_dtype='float32')
+    (reloaded,) = second(images)
+    assert second.feature_cache.stats['hits'] == 1
+    torch.testing.assert_close(reloaded, expected)
+    # Flip bytes inside the tensor payload: the digest catches it.
+    data = bytearray(files[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    files[0].write_bytes(bytes(data))
+    third = cached_backbone(disk_dir=str(tmp_path), storage_dtype='float32')
+    (recomputed,) = third(images)
+    assert third.feature_cache.stats['corrupt'] == 1
+    torch.testing.assert_close(recomputed, expected)
+    # Truncated file: same.
+    files[0].write_bytes(files[0].read_bytes()[:100])
+    fourth = cached_backbone(disk_dir=str(tmp_path), storage_dtype='float32')
+    fourth(images)
+    assert fourth.feature_cache.stats['corrupt'] == 1
+
+
+def test_memory_limit_evicts_least_recently_used():
+    cache = FrozenFeatureCache(max_memory_mb=1, storage_dtype='float32')
+    entry = [torch.zeros(64, 64, 32)]  # 0.5 MB
+    for key in 'abc':
+        cache.put(key, entry)
+    assert len(cache) == 2 and cache.get('a') is None and cache.get('c') is not None
+    with pytest.raises(ValueError, match='storage_dtype'):
+        FrozenFeatureCache(storage_dtype='int8')
+
+
+def test_random_pipelines_are_detected():
+    deterministic = ConfigDict(type='AdBoardDataset', pipeline=[
+        dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 64))])
+    assert find_random_transforms(deterministic) == []
+    augmented = ConfigDict(type='RepeatDataset', dataset=dict(pipeline=[
+        dict(type='RandomFlip', prob=0.5), dict(type='PhotoMetricDistortion'),
+        dict(type='RandomChoice', transforms=[[dict(type='MyJitter')]])]))
+    assert find_random_transforms(augmented, ['MyJitter']) == [
+        'RandomFlip', 'PhotoMetricDistortion', 'RandomChoice', 'MyJitter']

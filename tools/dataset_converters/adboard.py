@@ -1,0 +1,454 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Convert the Kaggle "football-match-adboards-mask-dataset" (swagatajana) to MMSeg's layout.
+
+Input: the Kaggle download, either the zip file or the folder it was extracted to::
+
+    [prefix/]Tagged_Images/Tagged Images/**/<...frame...N...>.jpg   # frames, any sub-folders
+    [prefix/]Masks/Masks/<...mask...N...>.png                       # 0/255 masks
+
+The mask of an image has the image's file name with ``frame`` replaced by ``mask`` and the
+extension ``.png`` (``frame_1234.jpg`` -> ``mask_1234.png``). Other files are ignored (and
+logged).
+
+Output (``AdBoardDataset``; masks hold 0 = background, 1 = adboard)::
+
+    OUT_DIR/img_dir/{train,val,test}/<image stem>.jpg   # original JPEG bytes, not re-encoded
+    OUT_DIR/ann_dir/{train,val,test}/<image stem>.png   # uint8, shape (H, W), values 0/1
+
+Split, following the reference notebook: the frame number N is parsed from the image name (the
+digits after ``frame``). Frames with N < 4000 form the pool (1346 frames in the real set),
+frames with N > 4000 are ``test`` (274), and frame 4000 itself is excluded (the reference's two
+ranges leave it out; it is logged). The pool is split into ``train`` (``--train-fraction``,
+default 0.1: 135 frames) and ``val`` (the rest, 1211) with ``--seed`` (default 0).
+
+The split mimics ``sklearn.model_selection.train_test_split(pool, train_size=f,
+random_state=seed)`` without depending on scikit-learn: the pool is sorted by frame number,
+permuted with ``numpy.random.RandomState(seed).permutation`` (the generator scikit-learn uses),
+the first ``len(pool) - n_train`` positions become val and the rest train. Differences to the
+reference: ``n_train = round(f * len(pool))`` with halves rounded up (scikit-learn floors, which
+would give 134 for 1346 at 0.1; the reference has 135), and the notebook's pool order is
+unknown, so the exact membership of train/val may differ from the reference even though the
+counts match.
+
+Checks (all reported by file name; the conversion stops and nothing is published): image without
+mask and mask without image (``--skip-unpaired`` turns these into logged warnings and leaves the
+files out), mask values other than 0/255, image/mask size mismatch, undecodable files, names
+without a frame number, two images with the same file name in different sub-folders.
+
+Usage::
+
+    python tools/dataset_converters/adboard.py archive.zip --out-dir data/adboard
+    python tools/dataset_converters/adboard.py extracted/ --out-dir data/adboard \\
+        --train-fraction 0.1 --seed 0
+
+Nothing is written into the input. Output is built in a hidden staging folder inside OUT_DIR and
+moved into place only when every file converted cleanly. A non-empty OUT_DIR is refused unless
+``--overwrite`` is given; then only ``img_dir/`` and ``ann_dir/`` are replaced.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Dict, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+logger = logging.getLogger('adboard_converter')
+
+IMAGE_DIR_PARTS = ('Tagged_Images', 'Tagged Images')
+MASK_DIR_PARTS = ('Masks', 'Masks')
+#: Frames below this number form the train/val pool, frames above it the test split.
+SPLIT_FRAME = 4000
+FRAME_RE = re.compile(r'frame\D*(\d+)')
+OUT_ROOTS = ('img_dir', 'ann_dir')
+SPLITS = ('train', 'val', 'test')
+
+
+class ConversionError(RuntimeError):
+    """The input is not what the converter expects; the message names the files."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image with its mask, as member names of the source (POSIX relative paths).
+
+    Attributes:
+        image: Path of the image inside the source.
+        mask: Path of the mask inside the source.
+        frame: Frame number parsed from the image name.
+    """
+
+    image: str
+    mask: str
+    frame: int
+
+    @property
+    def stem(self) -> str:
+        """Output file name without suffix: the image's own stem."""
+        return PurePosixPath(self.image).stem
+
+
+class Source:
+    """Read-only access to the download, zip file or folder, by relative POSIX path.
+
+    Args:
+        path: The zip file or the extracted folder.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        if self.path.is_dir():
+            self.names = sorted(p.relative_to(self.path).as_posix()
+                                for p in self.path.rglob('*') if p.is_file())
+        elif self.path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except zipfile.BadZipFile as err:
+                raise ConversionError(f'{self.path}: not a zip file and not a folder') from err
+            self.names = sorted(n for n in self._zip.namelist() if not n.endswith('/'))
+        else:
+            raise ConversionError(f'input {self.path} does not exist')
+
+    def read(self, name: str) -> bytes:
+        """The bytes of the member ``name``."""
+        if self._zip is not None:
+            return self._zip.read(name)
+        return (self.path / name).read_bytes()
+
+    def close(self) -> None:
+        """Close the zip file, if any."""
+        if self._zip is not None:
+            self._zip.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _under(parts: Tuple[str, ...], dir_parts: Tuple[str, ...]) -> int:
+    """Index just after the first occurrence of ``dir_parts`` in ``parts``, or -1."""
+    k = len(dir_parts)
+    for i in range(len(parts) - k):
+        if parts[i:i + k] == dir_parts:
+            return i + k
+    return -1
+
+
+def find_samples(names: Sequence[str], skip_unpaired: bool = False) -> List[Sample]:
+    """Pair images with masks by file name.
+
+    Args:
+        names: Relative POSIX paths of all files of the source.
+        skip_unpaired: Log unpaired files as warnings and leave them out instead of failing.
+
+    Returns:
+        The pairs, sorted by (frame number, image name).
+
+    Raises:
+        ConversionError: Listing every image without mask, mask without image (unless
+            ``skip_unpaired``), image name without a frame number, duplicate image/mask name,
+            or if no image was found at all.
+    """
+    images: Dict[str, str] = {}  # base name -> member path
+    masks: Dict[str, str] = {}
+    problems: List[str] = []
+    ignored: List[str] = []
+    for name in names:
+        parts = PurePosixPath(name).parts
+        i = _under(parts, IMAGE_DIR_PARTS)
+        m = _under(parts, MASK_DIR_PARTS)
+        if i >= 0 and parts[-1].lower().endswith('.jpg'):
+            table = images
+        elif m >= 0 and m == len(parts) - 1 and parts[-1].lower().endswith('.png'):
+            table = masks
+        else:
+            ignored.append(name)
+            continue
+        base = parts[-1]
+        if base in table:
+            problems.append(f'file name {base!r} occurs twice: {table[base]!r} and {name!r}')
+        else:
+            table[base] = name
+    if ignored:
+        logger.info('ignored %d file(s) that are neither %s/**/*.jpg nor %s/*.png: %s',
+                    len(ignored), '/'.join(IMAGE_DIR_PARTS), '/'.join(MASK_DIR_PARTS),
+                    ignored[:10] + (['...'] if len(ignored) > 10 else []))
+    if not images:
+        raise ConversionError(f'no images found under {"/".join(IMAGE_DIR_PARTS)}/ '
+                              '(is this the football-match-adboards-mask-dataset download?)')
+
+    samples, no_mask = [], []
+    used_masks = set()
+    stems: Dict[str, str] = {}  # output stem -> image member path
+    for base, path in sorted(images.items()):
+        stem = PurePosixPath(base).stem
+        match = FRAME_RE.search(stem)
+        if match is None:
+            problems.append(f'{path}: no frame number in the name (expected "frame<N>")')
+            continue
+        if stem in stems:
+            # e.g. 'a.jpg' and 'a.JPG': both would be written as a.jpg / a.png.
+            problems.append(f'{path} and {stems[stem]} would get the same output name {stem!r}')
+            continue
+        stems[stem] = path
+        mask_base = stem.replace('frame', 'mask') + '.png'
+        if mask_base not in masks:
+            no_mask.append(f'{path} (expected mask {mask_base!r})')
+            continue
+        used_masks.add(mask_base)
+        samples.append(Sample(path, masks[mask_base], int(match.group(1))))
+    no_image = sorted(masks[b] for b in masks.keys() - used_masks)
+
+    unpaired = []
+    if no_mask:
+        unpaired.append(f'{len(no_mask)} image(s) without mask: {no_mask}')
+    if no_image:
+        unpaired.append(f'{len(no_image)} mask(s) without image: {no_image}')
+    if unpaired and skip_unpaired:
+        for msg in unpaired:
+            logger.warning('skipped %s', msg)
+    else:
+        problems += unpaired
+    if problems:
+        raise ConversionError('\n'.join(problems))
+    return sorted(samples, key=lambda s: (s.frame, s.image))
+
+
+def num_train(pool_size: int, train_fraction: float) -> int:
+    """Train-set size: ``round(train_fraction * pool_size)``, halves rounded up.
+
+    Rounding (rather than scikit-learn's floor) reproduces the reference's 135 of 1346 at 0.1.
+    The 1e-9 guards against products like ``0.1 * 25 = 2.5000000000000004`` vs ``2.4999..``.
+    """
+    return int(math.floor(train_fraction * pool_size + 0.5 + 1e-9))
+
+
+def split_samples(samples: Sequence[Sample], train_fraction: float,
+                  seed: int) -> Dict[str, List[Sample]]:
+    """Split into train/val (pool, frame < 4000) and test (frame > 4000); drop frame 4000.
+
+    Args:
+        samples: All pairs, sorted by (frame, image name); the permutation is over this order.
+        train_fraction: Fraction of the pool for train, in (0, 1).
+        seed: Seed of ``numpy.random.RandomState`` (its stream is frozen across NumPy versions).
+
+    Returns:
+        ``{'train': [...], 'val': [...], 'test': [...]}``, each sorted by frame number.
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ConversionError(f'--train-fraction must be in (0, 1), got {train_fraction}')
+    pool = [s for s in samples if s.frame < SPLIT_FRAME]
+    test = [s for s in samples if s.frame > SPLIT_FRAME]
+    excluded = [s.image for s in samples if s.frame == SPLIT_FRAME]
+    if excluded:
+        logger.info('excluded frame %d (between the pool < %d and test > %d, as in the '
+                    'reference): %s', SPLIT_FRAME, SPLIT_FRAME, SPLIT_FRAME, excluded)
+    n_train = num_train(len(pool), train_fraction)
+    if not 1 <= n_train < len(pool):
+        raise ConversionError(
+            f'--train-fraction {train_fraction} of a pool of {len(pool)} frames (< '
+            f'{SPLIT_FRAME}) gives {n_train} train frames; train and val must both be '
+            'non-empty')
+    perm = np.random.RandomState(seed).permutation(len(pool))
+    n_val = len(pool) - n_train
+    # Same order as scikit-learn's ShuffleSplit: the first part of the permutation is the
+    # held-out part (val here), the next n_train positions are train.
+    val_idx, train_idx = sorted(perm[:n_val].tolist()), sorted(perm[n_val:].tolist())
+    return {'train': [pool[i] for i in train_idx],
+            'val': [pool[i] for i in val_idx],
+            'test': test}
+
+
+def _decode(data: bytes, flags: int, name: str) -> np.ndarray:
+    """Decode image bytes with OpenCV; raise a ConversionError naming ``name`` on failure."""
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    if array is None:
+        raise ConversionError(f'{name}: cannot be decoded as an image')
+    return array
+
+
+def mask_to_binary(mask: np.ndarray, name: str) -> np.ndarray:
+    """Turn a 0/255 mask into a 0/1 mask.
+
+    Args:
+        mask: As decoded by OpenCV with ``IMREAD_UNCHANGED``, uint8, shape (H, W), or
+            (H, W, 3|4) with equal colour channels (a grey mask saved as RGB) and, with 4
+            channels, alpha 255 everywhere.
+        name: File name for error messages.
+
+    Returns:
+        uint8 mask, shape (H, W), values 0/1.
+
+    Raises:
+        ConversionError: On other dtypes/shapes, differing channels, transparency, or values
+            other than 0 and 255 (listed with pixel counts).
+    """
+    if mask.dtype != np.uint8:
+        raise ConversionError(f'{name}: expected an 8-bit mask, got dtype {mask.dtype}')
+    if mask.ndim == 3 and mask.shape[2] in (3, 4):
+        if mask.shape[2] == 4:
+            if not (mask[..., 3] == 255).all():
+                raise ConversionError(f'{name}: mask has transparent pixels (alpha < 255)')
+            mask = mask[..., :3]
+        if not ((mask[..., 0] == mask[..., 1]) & (mask[..., 1] == mask[..., 2])).all():
+            raise ConversionError(f'{name}: colour mask with differing channels; expected a '
+                                  'grey 0/255 mask')
+        mask = mask[..., 0]
+    elif mask.ndim != 2:
+        raise ConversionError(f'{name}: expected a single-channel mask, got shape {mask.shape}')
+    bad = (mask != 0) & (mask != 255)
+    if bad.any():
+        values, counts = np.unique(mask[bad], return_counts=True)
+        listing = ', '.join(f'{v} ({n} px)' for v, n in zip(values.tolist(), counts.tolist()))
+        raise ConversionError(f'{name}: mask values other than 0/255: {listing}')
+    return (mask == 255).astype(np.uint8)
+
+
+def check_out_dir(source: Path, out_dir: Path, overwrite: bool,
+                  roots: Sequence[str] = OUT_ROOTS) -> None:
+    """Refuse output locations that could touch the input or silently replace data.
+
+    Raises:
+        ConversionError: If OUT_DIR is the input folder or inside it, the input lies inside a
+            root that the conversion replaces, OUT_DIR is a file, or OUT_DIR is non-empty and
+            ``overwrite`` is False.
+    """
+    src, dst = source.resolve(), out_dir.resolve()
+    if src.is_dir() and (src == dst or src in dst.parents):
+        raise ConversionError(f'--out-dir {out_dir} lies inside the input {source}; the input '
+                              'is never written to, choose an output folder outside it')
+    for root in roots:
+        replaced = dst / root
+        if src == replaced or replaced in src.parents:
+            raise ConversionError(f'the input {source} lies inside {replaced}, which the '
+                                  'conversion replaces; move the input or choose another '
+                                  '--out-dir')
+    if dst.exists() and not dst.is_dir():
+        raise ConversionError(f'--out-dir {out_dir} exists and is not a folder')
+    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
+        raise ConversionError(f'--out-dir {out_dir} is not empty; pass --overwrite to replace '
+                              f'{list(roots)} in it (other content is kept)')
+
+
+def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.1,
+                    seed: int = 0, overwrite: bool = False,
+                    skip_unpaired: bool = False) -> Dict[str, int]:
+    """Convert the download; see the module docstring for layouts, split and checks.
+
+    Args:
+        source_path: The Kaggle zip file or extracted folder (read only).
+        out_dir: Dataset root to write ``img_dir/`` and ``ann_dir/`` into.
+        train_fraction: Fraction of the pool (frames < 4000) for train.
+        seed: Seed of the train/val split.
+        overwrite: Allow a non-empty ``out_dir`` (replaces ``img_dir``/``ann_dir`` only).
+        skip_unpaired: Warn about and skip unpaired images/masks instead of failing.
+
+    Returns:
+        Number of written frames per split.
+
+    Raises:
+        ConversionError: On any input problem; nothing is published to ``out_dir`` then.
+    """
+    source_path, out_dir = Path(source_path), Path(out_dir)
+    check_out_dir(source_path, out_dir, overwrite)
+    with Source(source_path) as source:
+        splits = split_samples(find_samples(source.names, skip_unpaired), train_fraction, seed)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix='.adboard-convert-', dir=out_dir))
+        try:
+            errors = []
+            for split in SPLITS:
+                img_dir = staging / 'img_dir' / split
+                ann_dir = staging / 'ann_dir' / split
+                img_dir.mkdir(parents=True)
+                ann_dir.mkdir(parents=True)
+                for sample in tqdm(splits[split], desc=f'adboard {split}', unit='frame'):
+                    try:
+                        img_bytes = source.read(sample.image)
+                        image = _decode(img_bytes, cv2.IMREAD_COLOR, sample.image)
+                        mask = mask_to_binary(
+                            _decode(source.read(sample.mask), cv2.IMREAD_UNCHANGED, sample.mask),
+                            sample.mask)
+                        if image.shape[:2] != mask.shape:
+                            raise ConversionError(
+                                f'size mismatch: image {sample.image} is '
+                                f'{image.shape[1]}x{image.shape[0]}, mask {sample.mask} is '
+                                f'{mask.shape[1]}x{mask.shape[0]} (width x height)')
+                    except ConversionError as err:
+                        errors.append(str(err))
+                        continue
+                    (img_dir / f'{sample.stem}.jpg').write_bytes(img_bytes)
+                    ok, buf = cv2.imencode('.png', mask)
+                    if not ok:
+                        raise ConversionError(f'{sample.mask}: PNG encoding failed')
+                    (ann_dir / f'{sample.stem}.png').write_bytes(buf.tobytes())
+            if errors:
+                raise ConversionError(f'{len(errors)} frame(s) failed, nothing was written:\n'
+                                      + '\n'.join(errors))
+            for root in OUT_ROOTS:
+                target = out_dir / root
+                if target.is_symlink() or target.is_file():
+                    target.unlink()
+                elif target.exists():
+                    shutil.rmtree(target)
+                os.replace(staging / root, target)
+        finally:
+            # Our own staging folder only; after the moves it is empty.
+            shutil.rmtree(staging, ignore_errors=True)
+    return {split: len(splits[split]) for split in SPLITS}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(
+        description='Convert the Kaggle football-match-adboards-mask-dataset (zip or extracted '
+                    'folder) to MMSeg layout OUT_DIR/{img_dir,ann_dir}/{train,val,test} with '
+                    '0/1 masks.')
+    parser.add_argument('source', type=Path, help='the Kaggle zip file or extracted folder')
+    parser.add_argument('--out-dir', type=Path, required=True, help='output dataset root')
+    parser.add_argument('--train-fraction', type=float, default=0.1,
+                        help=f'fraction of the frames < {SPLIT_FRAME} used for train, the rest '
+                             'is val (default 0.1; rounded, halves up)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the train/val split')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='allow a non-empty --out-dir; replaces img_dir/ and ann_dir/ in it')
+    parser.add_argument('--skip-unpaired', action='store_true',
+                        help='warn about images without mask / masks without image and leave '
+                             'them out, instead of stopping')
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
+    start = time.perf_counter()
+    try:
+        counts = convert_adboard(args.source, args.out_dir, args.train_fraction, args.seed,
+                                 args.overwrite, args.skip_unpaired)
+    except ConversionError as err:
+        logger.error('%s', err)
+        return 1
+    for split, n in counts.items():
+        logger.info('%s: %d frames -> %s/{img_dir,ann_dir}/%s', split, n, args.out_dir, split)
+    logger.info('done in %.1f s', time.perf_counter() - start)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

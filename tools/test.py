@@ -1,0 +1,82 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Evaluate a checkpoint on the config's test split with MMEngine's stock Runner.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR] [--out DIR]
+                         [--tta] [--cfg-options key=value ...] [--launcher ...]
+
+``--show-dir`` writes image + prediction overlays; ``--out`` writes the predicted masks.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where metrics and logs go')
+    parser.add_argument('--out', help='directory for the predicted masks (PNG)')
+    parser.add_argument('--show-dir', help='directory for image + prediction overlays')
+    parser.add_argument('--show', action='store_true', help='show overlays in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config values')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path) and not str(path).startswith(('http://', 'https://')):
+            raise FileNotFoundError(f'{what} file not found: {path}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        hook = cfg.default_hooks.get('visualization')
+        if hook is None:
+            raise ValueError('--show/--show-dir need default_hooks.visualization '
+                             '(SegVisualizationHook) in the config')
+        hook.update(draw=True, interval=1, show=args.show, wait_time=args.wait_time)
+        if args.show_dir:
+            cfg.visualizer.save_dir = args.show_dir
+            cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    if args.out:
+        cfg.test_evaluator = (list(cfg.test_evaluator)
+                              if isinstance(cfg.test_evaluator, (list, tuple))
+                              else [cfg.test_evaluator])
+        for evaluator in cfg.test_evaluator:
+            if evaluator.get('type') == 'IoUMetric':
+                evaluator.update(output_dir=args.out, keep_results=True)
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    runner = Runner.from_cfg(build_config(parse_args(argv)))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
