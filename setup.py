@@ -42,10 +42,13 @@ INSTALL_REQUIRES = [
     'setuptools<81',
     'numpy',
     'tqdm',
+    # The configs log to TensorBoard beside the local backend.
+    'tensorboard',
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'ruff>=0.5', 'tensorboard', 'timm>=1.0'],
+    # mobilesam-mirror: the reference TinyViT for the parity tests (imports timm).
+    'tests': ['pytest>=7', 'ruff>=0.5', 'timm>=1.0', 'mobilesam-mirror==1.0.0'],
     'plot': ['matplotlib'],
 }
 

@@ -1,0 +1,83 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""The embedded demo behind `make demo`: real weights, real data, stock runner, overlays.
+
+1. fetches MobileSAM's pretrained weights and the STARE retinal-vessel set (20 images with
+   expert masks), verifies their checksums and caches them (``$MMSEG_SAM_CACHE`` or
+   ``~/.cache/mmseg-sam``);
+2. trains frozen MobileSAM + trainable neck + ConvTransposeLNHead on 10 images with
+   MMEngine's Runner (the frozen encoder runs once per image; later steps read the cache);
+3. evaluates on the other 10 images and writes image + prediction overlays;
+4. prints the metrics and where the overlays are.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--iters 300] [--cache-dir DIR]
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmseg_sam.utils.assets import fetch_mobile_sam_weights, fetch_stare
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO / 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-300_stare-608x704.py'
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'demo')
+    parser.add_argument('--iters', type=int, default=300, help='training iterations')
+    parser.add_argument('--cache-dir', type=Path, default=None,
+                        help='where weights and data are cached')
+    args = parser.parse_args(argv)
+    if args.iters < 1:
+        parser.error(f'--iters must be >= 1, got {args.iters}')
+    start = time.time()
+
+    print('[1/4] fetching MobileSAM weights and the STARE dataset (cached after the first run)')
+    os.environ['MOBILE_SAM_CHECKPOINT'] = str(fetch_mobile_sam_weights(args.cache_dir))
+    os.environ['STARE_DATA_ROOT'] = str(fetch_stare(args.cache_dir))
+
+    cfg = Config.fromfile(str(DEMO_CONFIG))
+    cfg.work_dir = str(args.work_dir)
+    cfg.train_cfg.max_iters = args.iters
+    cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, args.iters)
+    cfg.default_hooks.checkpoint.interval = min(cfg.default_hooks.checkpoint.interval,
+                                                args.iters)
+    print(f'[2/4] training {args.iters} iterations on 10 images ({DEMO_CONFIG.name}), '
+          f'logs in {args.work_dir}')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    overlay_dir = args.work_dir / 'overlays'
+    print(f'[3/4] evaluating on the 10 validation images, overlays -> {overlay_dir}')
+    visualization_hook = next(hook for hook in runner.hooks
+                              if type(hook).__name__ == 'SegVisualizationHook')
+    visualization_hook.draw, visualization_hook.interval = True, 1
+    metrics = runner.test()
+    _copy_test_overlays(args.work_dir, overlay_dir)
+
+    print(f'[4/4] done in {(time.time() - start) / 60:.1f} min')
+    print(f'  vessel IoU per image (mean): {metrics["per_image_fg_iou"]:.2f}%')
+    print(f'  mIoU (background, vessel):   {metrics["mIoU"]:.2f}%')
+    print(f'  overlays: {overlay_dir}')
+    return metrics
+
+
+def _copy_test_overlays(work_dir: Path, overlay_dir: Path) -> None:
+    """Collect the overlays the test loop drew (MMEngine nests them under a timestamp)."""
+    import shutil
+    overlay_dir.mkdir(parents=True, exist_ok=True)
+    drawn = sorted(work_dir.glob('*/vis_data/vis_image/test_*.png'))
+    for path in drawn:
+        shutil.copy2(path, overlay_dir / path.name)
+    if not drawn:
+        raise RuntimeError(f'no overlays were drawn under {work_dir}; check '
+                           f'default_hooks.visualization in {DEMO_CONFIG}')
+
+
+if __name__ == '__main__':
+    main()
