@@ -216,7 +216,7 @@ class SAMFrozenBackbone(BaseModule):
             hasher = hashlib.blake2b(digest_size=16)
             for tensor in tensors:
                 data = tensor.detach().contiguous().cpu()
-                hasher.update(data.view(torch.uint8).numpy().tobytes())
+                hasher.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
             self._weights_fingerprint = hasher.hexdigest()
             self._weights_signature = signature
         return self._weights_fingerprint

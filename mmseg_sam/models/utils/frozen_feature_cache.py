@@ -34,7 +34,7 @@ def tensor_digest(tensors: Features) -> str:
     for tensor in tensors:
         tensor = tensor.detach().contiguous().cpu()
         hasher.update(f'{tuple(tensor.shape)}{tensor.dtype}'.encode())
-        hasher.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
+        hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return hasher.hexdigest()
 
 

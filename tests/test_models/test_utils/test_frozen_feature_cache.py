@@ -121,3 +121,21 @@ def test_random_pipelines_are_detected():
         dict(type='RandomChoice', transforms=[[dict(type='MyJitter')]])]))
     assert find_random_transforms(augmented, ['MyJitter']) == [
         'RandomFlip', 'PhotoMetricDistortion', 'RandomChoice', 'MyJitter']
+
+
+def test_tiny_vit_trunk_with_batchnorm_counters_is_cached():
+    """TinyViT's trunk has BatchNorm (0-dim ``num_batches_tracked`` buffers) in its weights
+    fingerprint; its features are cached and BN statistics never move."""
+    arch = dict(type='tiny_vit', embed_dims=(16, 32, 48, 320), depths=(1, 1, 1, 1),
+                num_heads=(1, 2, 3, 5), window_sizes=(2, 2, 2, 2))
+    backbone = SAMFrozenBackbone(arch=arch, img_size=64, feature_cache=dict(max_memory_mb=8))
+    backbone.train()
+    running_means = [m.running_mean.clone() for m in backbone.modules()
+                     if isinstance(m, torch.nn.BatchNorm2d)]
+    images = torch.randn(2, 3, 64, 64)
+    first = backbone(images)[0]
+    second = backbone(images)[0]
+    assert backbone.feature_cache.stats['hits'] == 2
+    torch.testing.assert_close(first, second)
+    assert all(torch.equal(before, m.running_mean) for before, m in zip(
+        running_means, (m for m in backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))))
