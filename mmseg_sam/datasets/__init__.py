@@ -3,8 +3,10 @@
 from .adboard import AdBoardDataset
 from .football import FOOTBALL_ADVERTISEMENT_INDEX, FOOTBALL_CLASS_TABLE, FootballDataset
 from .seeded_subset import SeededSubsetDataset
+from .transforms import BinarizeMask
 
 __all__ = [
+    'BinarizeMask',
     'AdBoardDataset', 'FootballDataset', 'SeededSubsetDataset', 'FOOTBALL_CLASS_TABLE',
     'FOOTBALL_ADVERTISEMENT_INDEX'
 ]
