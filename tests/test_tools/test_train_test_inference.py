@@ -22,9 +22,9 @@ from helpers import (
 
 CONFIGS = {
     'binary': ('configs/sam_frozen/'
-               'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-1024x576.py', 2),
+               'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py', 2),
     'multiclass': ('configs/sam_frozen/'
-                   'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-1024x576.py', 12),
+                   'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-576x1024.py', 12),
 }
 
 

@@ -1,0 +1,179 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""tools/analysis/compare_runs.py on real work dirs: tiny 2-iteration runs of two configs
+(ours and the FCN-head mix-in) trained with tools/train.py on 1 and 2 labelled images, and
+tested with tools/test.py into the training work dir or a folder below it."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import TINY_VIT_ARCH, write_segmentation_tree
+
+MODELS = {
+    'convtrans-ln_tiny': 'configs/sam_frozen/'
+                         'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
+    'fcn_tiny': 'configs/mixins/fcn_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
+}
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_torch_thread():
+    """One torch thread: the CPUs are shared, and two competing threads run far slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def load_tool(repo_root: Path, relative: str):
+    path = repo_root / 'tools' / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_tiny_config(repo_root: Path, folder: Path, name: str, data_root: Path) -> Path:
+    """The real config with a tiny random SAM ViT, 64 x 64 images and no worker processes."""
+    pipeline = ("[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), "
+                "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
+                "dict(type='PackSegInputs')]")
+    test_pipeline = ("[dict(type='LoadImageFromFile'), "
+                     "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
+                     "dict(type='LoadAnnotations'), dict(type='PackSegInputs')]")
+    loader = 'num_workers=0, persistent_workers=False'
+    config = folder / f'{name}.py'
+    config.write_text(f"""
+_base_ = [{str(repo_root / MODELS[name])!r}]
+model = dict(
+    data_preprocessor=dict(size=(64, 64)),
+    backbone=dict(arch={dict(TINY_VIT_ARCH, _delete_=True)!r}, img_size=64, init_cfg=None))
+train_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
+    data_root={str(data_root)!r}, pipeline={pipeline})))
+val_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
+    data_root={str(data_root)!r}, pipeline={test_pipeline})))
+test_dataloader = dict({loader}, dataset=dict(data_root={str(data_root)!r},
+                                               pipeline={test_pipeline}))
+train_cfg = dict(max_iters=2, val_interval=2)
+default_hooks = dict(checkpoint=dict(interval=2), visualization=dict(draw=False),
+                     logger=dict(interval=1))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
+""")
+    return config
+
+
+@pytest.fixture(scope='module')
+def runs(repo_root, tmp_path_factory):
+    """Three runs under one folder: ours on 1 and 2 images (tested into the work dir and
+    into a sub-folder of it), the FCN mix-in on 2 images (validated only)."""
+    tmp = tmp_path_factory.mktemp('compare')
+    data_root = write_segmentation_tree(tmp / 'data', {'train': 4, 'test': 2})
+    train, test = load_tool(repo_root, 'train.py'), load_tool(repo_root, 'test.py')
+    plan = [('convtrans-ln_tiny', 1, 'same'), ('convtrans-ln_tiny', 2, 'below'),
+            ('fcn_tiny', 2, None)]
+    work_dirs = []
+    for name, size, tested in plan:
+        config = write_tiny_config(repo_root, tmp, name, data_root)
+        work_dir = tmp / 'runs' / f'{name}_{size}'
+        train.main([str(config), '--work-dir', str(work_dir),
+                    '--cfg-options', f'train_dataloader.dataset.size={size}'])
+        if tested:
+            test_dir = work_dir if tested == 'same' else work_dir / 'test'
+            test.main([str(config), str(work_dir / 'iter_2.pth'), '--work-dir', str(test_dir)])
+        work_dirs.append(work_dir)
+    return dict(tmp=tmp, work_dirs=work_dirs, tool=load_tool(repo_root,
+                                                               'analysis/compare_runs.py'))
+
+
+def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
+    out = runs['tmp'] / 'out'
+    rows = runs['tool'].main([*map(str, runs['work_dirs']), '--plot', str(out / 'eff.png'),
+                              '--json', str(out / 'rows.json')])
+    table = capsys.readouterr().out
+    assert table.startswith('| model | trainable / total params | labelled images |')
+    lines = [line for line in table.splitlines() if line.startswith('| ') and '_tiny' in line]
+    assert len(lines) == 3
+    by_dir = {Path(r.work_dir).name: r for r in rows}
+    assert {n: r.labelled_images for n, r in by_dir.items()} == {
+        'convtrans-ln_tiny_1': 1, 'convtrans-ln_tiny_2': 2, 'fcn_tiny_2': 2}
+    for name, row in by_dir.items():
+        assert row.model == name.rsplit('_', 1)[0]  # the config name
+        assert row.iterations == 2 and row.max_iters == 2
+        assert row.train_time_s and row.train_time_s > 0
+        assert row.peak_memory_mb is None  # CPU: MMEngine logs no memory
+        # The frozen SAM trunk: some parameters but not all train.
+        assert 0 < row.trainable_params < row.total_params
+        for value in (row.miou, row.fg_iou, row.per_image_fg_iou):
+            assert value is not None and 0 <= value <= 100
+        assert row.fg_class == 'adboard'
+    assert by_dir['convtrans-ln_tiny_1'].metrics_from == 'test (iter_2.pth)'
+    assert by_dir['convtrans-ln_tiny_2'].metrics_from == 'test (iter_2.pth)'  # from test/
+    assert by_dir['fcn_tiny_2'].metrics_from == 'val @ 2'
+    # Same model, same parameter count; the table shows the row's numbers.
+    ours = [r for r in rows if r.model == 'convtrans-ln_tiny']
+    assert ours[0].total_params == ours[1].total_params
+    first = next(line for line in lines if 'convtrans-ln_tiny_1' in line)
+    cells = [cell.strip() for cell in first.strip('|').split('|')]
+    assert cells[0] == 'convtrans-ln_tiny' and cells[2] == '1' and cells[3] == '2'
+    assert cells[6] == f'{ours[0].miou:.2f}' and cells[7].endswith('(adboard)')
+    assert cells[8] == f'{ours[0].per_image_fg_iou:.2f}' and cells[5] == 'n/a'
+    # The PNG and the JSON rows.
+    assert (out / 'eff.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert len(json.loads((out / 'rows.json').read_text())) == 3
+
+
+def test_a_folder_of_runs_expands_to_them(runs, capsys):
+    rows = runs['tool'].main([str(runs['tmp'] / 'runs'), '--no-plot', '--no-params'])
+    capsys.readouterr()
+    assert sorted(Path(r.work_dir).name for r in rows) == [
+        'convtrans-ln_tiny_1', 'convtrans-ln_tiny_2', 'fcn_tiny_2']
+    assert all(r.total_params is None for r in rows)
+
+
+def test_plot_has_one_line_per_model(runs):
+    tool = runs['tool']
+    rows = [tool.summarise(run, with_params=False)
+            for run in tool.collect_runs(runs['work_dirs'])]
+    path = tool.plot_data_efficiency(rows, 'mIoU', runs['tmp'] / 'miou.png')
+    assert path.is_file() and path.stat().st_size > 1000
+    assert tool.plot_data_efficiency([], 'mIoU', runs['tmp'] / 'none.png') is None
+
+
+def test_folders_that_are_not_runs_are_named_in_the_error(runs, tmp_path):
+    tool = runs['tool']
+    with pytest.raises(tool.NotARunError, match='no such directory'):
+        tool.main([str(tmp_path / 'missing')])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(tool.NotARunError, match=r'empty: not a training work dir'):
+        tool.main([str(tmp_path / 'empty')])
+    with pytest.raises(tool.NotARunError, match='holds tools/test.py sessions but no '
+                                                'training session'):
+        tool.main([str(runs['work_dirs'][1] / 'test')])
+
+
+def test_log_fallbacks_without_scalars_json(runs, tmp_path):
+    """Without LocalVisBackend's scalars.json the training and test numbers come from the
+    logs; a run cut off mid-line still reads."""
+    import shutil
+    tool = runs['tool']
+    copy = tmp_path / 'copy'
+    shutil.copytree(runs['work_dirs'][0], copy)
+    for scalars in copy.glob('*/vis_data/scalars.json'):
+        scalars.unlink()
+    for dump in copy.glob('2*/2*.json'):
+        dump.unlink()
+    [run] = tool.collect_runs([copy])
+    row = tool.summarise(run, with_params=False)
+    original = tool.summarise(tool.collect_runs([runs['work_dirs'][0]])[0], with_params=False)
+    assert row.iterations == 2 and row.train_time_s == pytest.approx(original.train_time_s,
+                                                                     rel=1e-3)
+    assert row.miou == pytest.approx(original.miou, abs=0.01)
+    assert row.per_image_fg_iou == pytest.approx(original.per_image_fg_iou, abs=0.01)
+    assert tool.read_json_lines(_half_line(tmp_path)) == [{'a': 1}]
+
+
+def _half_line(tmp_path: Path) -> Path:
+    path = tmp_path / 'scalars.json'
+    path.write_text('{"a": 1}\n{"b": 2')
+    return path
