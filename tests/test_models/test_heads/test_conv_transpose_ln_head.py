@@ -44,3 +44,13 @@ def test_wrong_input_channels_at_runtime():
     head = ConvTransposeLNHead(**BINARY)
     with pytest.raises(ValueError, match='expected in_channels=256'):
         head((torch.randn(1, 128, 4, 4),))
+
+
+def test_classifier_keeps_pytorch_default_init():
+    """MMSeg's N(0, 0.01) classifier init slows this model down; ours keeps the default."""
+    torch.manual_seed(0)
+    head = ConvTransposeLNHead(**BINARY)
+    head.init_weights()
+    # PyTorch's default for a 1x1 conv with 16 inputs: U(-1/4, 1/4), std ~0.14.
+    weight = head.conv_seg.weight
+    assert weight.abs().max() <= 0.25 and weight.std() > 0.05

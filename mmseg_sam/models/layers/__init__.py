@@ -1,0 +1,4 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+from .layer_norm_2d import LayerNorm2d
+
+__all__ = ['LayerNorm2d']
