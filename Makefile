@@ -1,10 +1,7 @@
 # One-command environment for mmseg-sam. `make demo` and `make test` install first.
 #
-# Overridable for other set-ups, e.g. a CUDA machine on torch 2.1 with OpenMMLab's
-# prebuilt mmcv wheels:
-#   make install TORCH_SPEC="torch==2.1.2 torchvision==0.16.2" \
-#       MMCV_SPEC="mmcv==2.1.0 -f https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html"
-# and, to compile mmcv's CUDA ops from source instead: make install MMCV_FORCE_CUDA=1
+# Overridable for other set-ups (see README.md, Install): TORCH_SPEC for another torch,
+# MMCV_BUILD_TORCH + MMCV_FORCE_CUDA=1 to compile mmcv's CUDA ops against a CUDA torch.
 
 PYTHON ?= python3
 VENV ?= .venv
