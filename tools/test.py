@@ -7,14 +7,17 @@
 ``--show-dir`` writes image + prediction overlays; ``--out`` writes the predicted masks.
 """
 import argparse
-import os
-import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
+from mmseg_sam.utils.runner_cli import (
+    add_common_runner_arguments,
+    load_config,
+    parse_runner_args,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,28 +30,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show overlays in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config values')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_runner_arguments(parser)
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path) and not str(path).startswith(('http://', 'https://')):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    """Apply the command-line options to the config."""
+    # The checkpoint may be a URL, which MMEngine downloads.
+    cfg = load_config(args, extra_files=[('checkpoint', args.checkpoint)], allow_urls=True)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         hook = cfg.default_hooks.get('visualization')

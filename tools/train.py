@@ -9,14 +9,17 @@ command-line options into config values. It imports ``mmseg_sam`` once more so t
 a pure-MMSeg config also loads checkpoints with ``weights_only`` kept on.
 """
 import argparse
-import os
-import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
+from mmseg_sam.utils.runner_cli import (
+    add_common_runner_arguments,
+    load_config,
+    parse_runner_args,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -28,29 +31,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='resume from CKPT, or from the latest checkpoint in the work '
                         'dir when no path is given')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config values, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torchrun passes the rank through LOCAL_RANK; older launchers pass --local-rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_runner_arguments(
+        parser, cfg_options_help='override config values, e.g. train_cfg.max_iters=100')
+    return parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):

@@ -50,12 +50,8 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import re
-import shutil
 import sys
-import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -64,6 +60,18 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 from tqdm import tqdm
+
+from mmseg_sam.datasets.conversion import (
+    ConversionError,
+    check_out_dir,
+    check_same_size,
+    decode_image,
+    encode_png,
+    publish,
+    raise_if_failed,
+    run_conversion,
+    staging_dir,
+)
 
 logger = logging.getLogger('adboard_converter')
 
@@ -74,10 +82,6 @@ SPLIT_FRAME = 4000
 FRAME_RE = re.compile(r'frame\D*(\d+)')
 OUT_ROOTS = ('img_dir', 'ann_dir')
 SPLITS = ('train', 'val', 'test')
-
-
-class ConversionError(RuntimeError):
-    """The input is not what the converter expects; the message names the files."""
 
 
 @dataclass(frozen=True)
@@ -274,14 +278,6 @@ def split_samples(samples: Sequence[Sample], train_fraction: float,
             'test': test}
 
 
-def _decode(data: bytes, flags: int, name: str) -> np.ndarray:
-    """Decode image bytes with OpenCV; raise a ConversionError naming ``name`` on failure."""
-    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    if array is None:
-        raise ConversionError(f'{name}: cannot be decoded as an image')
-    return array
-
-
 def mask_to_binary(mask: np.ndarray, name: str) -> np.ndarray:
     """Turn a 0/255 mask into a 0/1 mask.
 
@@ -319,32 +315,6 @@ def mask_to_binary(mask: np.ndarray, name: str) -> np.ndarray:
     return (mask == 255).astype(np.uint8)
 
 
-def check_out_dir(source: Path, out_dir: Path, overwrite: bool,
-                  roots: Sequence[str] = OUT_ROOTS) -> None:
-    """Refuse output locations that could touch the input or silently replace data.
-
-    Raises:
-        ConversionError: If OUT_DIR is the input folder or inside it, the input lies inside a
-            root that the conversion replaces, OUT_DIR is a file, or OUT_DIR is non-empty and
-            ``overwrite`` is False.
-    """
-    src, dst = source.resolve(), out_dir.resolve()
-    if src.is_dir() and (src == dst or src in dst.parents):
-        raise ConversionError(f'--out-dir {out_dir} lies inside the input {source}; the input '
-                              'is never written to, choose an output folder outside it')
-    for root in roots:
-        replaced = dst / root
-        if src == replaced or replaced in src.parents:
-            raise ConversionError(f'the input {source} lies inside {replaced}, which the '
-                                  'conversion replaces; move the input or choose another '
-                                  '--out-dir')
-    if dst.exists() and not dst.is_dir():
-        raise ConversionError(f'--out-dir {out_dir} exists and is not a folder')
-    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
-        raise ConversionError(f'--out-dir {out_dir} is not empty; pass --overwrite to replace '
-                              f'{list(roots)} in it (other content is kept)')
-
-
 def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.1,
                     seed: int = 0, overwrite: bool = False,
                     skip_unpaired: bool = False) -> Dict[str, int]:
@@ -365,12 +335,10 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
         ConversionError: On any input problem; nothing is published to ``out_dir`` then.
     """
     source_path, out_dir = Path(source_path), Path(out_dir)
-    check_out_dir(source_path, out_dir, overwrite)
+    check_out_dir(source_path, out_dir, overwrite, OUT_ROOTS)
     with Source(source_path) as source:
         splits = split_samples(find_samples(source.names, skip_unpaired), train_fraction, seed)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix='.adboard-convert-', dir=out_dir))
-        try:
+        with staging_dir(out_dir, '.adboard-convert-') as staging:
             errors = []
             for split in SPLITS:
                 img_dir = staging / 'img_dir' / split
@@ -380,37 +348,26 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
                 for sample in tqdm(splits[split], desc=f'adboard {split}', unit='frame'):
                     try:
                         img_bytes = source.read(sample.image)
-                        image = _decode(img_bytes, cv2.IMREAD_COLOR, sample.image)
+                        image = decode_image(img_bytes, cv2.IMREAD_COLOR, sample.image)
                         mask = mask_to_binary(
-                            _decode(source.read(sample.mask), cv2.IMREAD_UNCHANGED, sample.mask),
+                            decode_image(source.read(sample.mask), cv2.IMREAD_UNCHANGED,
+                                         sample.mask),
                             sample.mask)
-                        if image.shape[:2] != mask.shape:
-                            raise ConversionError(
-                                f'size mismatch: image {sample.image} is '
-                                f'{image.shape[1]}x{image.shape[0]}, mask {sample.mask} is '
-                                f'{mask.shape[1]}x{mask.shape[0]} (width x height)')
+                        check_same_size(image, mask, sample.image, sample.mask)
                     except ConversionError as err:
                         errors.append(str(err))
                         continue
                     (img_dir / f'{sample.stem}.jpg').write_bytes(img_bytes)
-                    ok, buf = cv2.imencode('.png', mask)
-                    if not ok:
-                        raise ConversionError(f'{sample.mask}: PNG encoding failed')
-                    (ann_dir / f'{sample.stem}.png').write_bytes(buf.tobytes())
-            if errors:
-                raise ConversionError(f'{len(errors)} frame(s) failed, nothing was written:\n'
-                                      + '\n'.join(errors))
-            for root in OUT_ROOTS:
-                target = out_dir / root
-                if target.is_symlink() or target.is_file():
-                    target.unlink()
-                elif target.exists():
-                    shutil.rmtree(target)
-                os.replace(staging / root, target)
-        finally:
-            # Our own staging folder only; after the moves it is empty.
-            shutil.rmtree(staging, ignore_errors=True)
+                    (ann_dir / f'{sample.stem}.png').write_bytes(encode_png(mask, sample.mask))
+            raise_if_failed(errors)
+            publish(staging, out_dir, OUT_ROOTS)
     return {split: len(splits[split]) for split in SPLITS}
+
+
+def log_counts(counts: Dict[str, int], out_dir: Path) -> None:
+    """Log the number of written frames of each split."""
+    for split, n in counts.items():
+        logger.info('%s: %d frames -> %s/{img_dir,ann_dir}/%s', split, n, out_dir, split)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -436,18 +393,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
-    start = time.perf_counter()
-    try:
-        counts = convert_adboard(args.source, args.out_dir, args.train_fraction, args.seed,
-                                 args.overwrite, args.skip_unpaired)
-    except ConversionError as err:
-        logger.error('%s', err)
-        return 1
-    for split, n in counts.items():
-        logger.info('%s: %d frames -> %s/{img_dir,ann_dir}/%s', split, n, args.out_dir, split)
-    logger.info('done in %.1f s', time.perf_counter() - start)
-    return 0
+    return run_conversion(
+        lambda: convert_adboard(args.source, args.out_dir, args.train_fraction, args.seed,
+                                args.overwrite, args.skip_unpaired),
+        lambda counts: log_counts(counts, args.out_dir), logger)
 
 
 if __name__ == '__main__':

@@ -46,8 +46,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -55,6 +53,18 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 from tqdm import tqdm
+
+from mmseg_sam.datasets.conversion import (
+    ConversionError,
+    check_out_dir,
+    check_same_size,
+    decode_image,
+    encode_png,
+    publish,
+    raise_if_failed,
+    run_conversion,
+    staging_dir,
+)
 
 logger = logging.getLogger('football_converter')
 
@@ -76,8 +86,9 @@ IMAGE_NAME_RE = re.compile(r'^Frame 1\s+\((\d+)\)\.jpg$')
 def class_table() -> Tuple[tuple, int]:
     """``(FOOTBALL_CLASS_TABLE, FOOTBALL_ADVERTISEMENT_INDEX)`` from ``mmseg_sam``.
 
-    Imported on first use rather than at module level because it pulls in mmseg and torch
-    (seconds), which ``--help`` and argument errors should not wait for.
+    Imported on first use. This no longer shortens start-up: the import of
+    :mod:`mmseg_sam.datasets.conversion` above already loads ``mmseg_sam`` (and with it mmseg
+    and torch), so ``--help`` waits for those seconds too.
     """
     from mmseg_sam.datasets.football import FOOTBALL_ADVERTISEMENT_INDEX, FOOTBALL_CLASS_TABLE
     return FOOTBALL_CLASS_TABLE, FOOTBALL_ADVERTISEMENT_INDEX
@@ -86,10 +97,6 @@ def class_table() -> Tuple[tuple, int]:
 def _zeros_per_class() -> np.ndarray:
     """int64 zeros, shape (number of classes,)."""
     return np.zeros(len(class_table()[0]), dtype=np.int64)
-
-
-class ConversionError(RuntimeError):
-    """The input is not what the converter expects; the message names the files."""
 
 
 @dataclass(frozen=True)
@@ -272,20 +279,12 @@ def split_val_from_train(train: Sequence[FramePair], num_val: int,
 
 def _read(path: Path, flags: int) -> np.ndarray:
     """Decode an image file with OpenCV; raise a ConversionError naming it on failure."""
-    # np.fromfile + imdecode instead of imread: same result, but a clear failure mode instead
-    # of a silent None for unreadable paths.
-    array = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), flags)
-    if array is None:
-        raise ConversionError(f'{path}: cannot be decoded as an image')
-    return array
+    return decode_image(path.read_bytes(), flags, str(path))
 
 
 def _write_png(path: Path, array: np.ndarray) -> None:
     """Write a uint8 (H, W) mask as a lossless PNG."""
-    ok, buf = cv2.imencode('.png', array)
-    if not ok:
-        raise ConversionError(f'{path}: PNG encoding failed')
-    buf.tofile(str(path))
+    path.write_bytes(encode_png(array, str(path)))
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -320,10 +319,7 @@ def convert_split(split: str, pairs: Sequence[FramePair],
         try:
             image = _read(pair.image, cv2.IMREAD_COLOR)
             index = colour_mask_to_index(_read(pair.mask, cv2.IMREAD_UNCHANGED), str(pair.mask))
-            if image.shape[:2] != index.shape:
-                raise ConversionError(
-                    f'size mismatch: image {pair.image} is {image.shape[1]}x{image.shape[0]}, '
-                    f'mask {pair.mask} is {index.shape[1]}x{index.shape[0]} (width x height)')
+            check_same_size(image, index, str(pair.image), str(pair.mask))
         except ConversionError as err:
             errors.append(str(err))
             continue
@@ -339,43 +335,6 @@ def convert_split(split: str, pairs: Sequence[FramePair],
         stats.pixel_counts += counts
         stats.frames_with_class += counts > 0
     return stats, errors
-
-
-def check_out_dir(source: Path, out_dir: Path, overwrite: bool,
-                  roots: Sequence[str] = (MULTICLASS_ROOT, BINARY_ROOT)) -> None:
-    """Refuse output locations that could touch the input or silently replace data.
-
-    Raises:
-        ConversionError: If OUT_DIR is the input folder or inside it, the input lies inside a
-            root that the conversion replaces, OUT_DIR is a file, or OUT_DIR is non-empty and
-            ``overwrite`` is False.
-    """
-    src, dst = source.resolve(), out_dir.resolve()
-    if src.is_dir() and (src == dst or src in dst.parents):
-        raise ConversionError(f'--out-dir {out_dir} lies inside the input {source}; the input '
-                              'is never written to, choose an output folder outside it')
-    for root in roots:
-        replaced = dst / root
-        if src == replaced or replaced in src.parents:
-            raise ConversionError(f'the input {source} lies inside {replaced}, which the '
-                                  'conversion replaces; move the input or choose another '
-                                  '--out-dir')
-    if dst.exists() and not dst.is_dir():
-        raise ConversionError(f'--out-dir {out_dir} exists and is not a folder')
-    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
-        raise ConversionError(f'--out-dir {out_dir} is not empty; pass --overwrite to replace '
-                              f'{list(roots)} in it (other content is kept)')
-
-
-def publish(staging: Path, out_dir: Path, roots: Sequence[str]) -> None:
-    """Move the finished roots from the staging folder to OUT_DIR, replacing old ones."""
-    for root in roots:
-        target = out_dir / root
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.exists():
-            shutil.rmtree(target)
-        os.replace(staging / root, target)
 
 
 def convert_football(in_dir: Path, out_dir: Path, val_from_train: int = 0, seed: int = 0,
@@ -417,21 +376,14 @@ def convert_football(in_dir: Path, out_dir: Path, val_from_train: int = 0, seed:
                                                               seed)
         logger.info('val split (seed %d): %s', seed, [p.out_stem for p in splits['val']])
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix='.football-convert-', dir=out_dir))
-    try:
+    with staging_dir(out_dir, '.football-convert-') as staging:
         stats, errors = {}, []
         for split in ('train', 'val', 'test'):
             if split in splits:
                 stats[split], split_errors = convert_split(split, splits[split], staging)
                 errors += split_errors
-        if errors:
-            raise ConversionError(f'{len(errors)} frame(s) failed, nothing was written:\n'
-                                  + '\n'.join(errors))
+        raise_if_failed(errors)
         publish(staging, out_dir, roots)
-    finally:
-        # Our own staging folder only; after publish it is empty.
-        shutil.rmtree(staging, ignore_errors=True)
     return stats
 
 
@@ -474,17 +426,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
-    start = time.perf_counter()
-    try:
-        stats = convert_football(args.in_dir, args.out_dir, args.val_from_train, args.seed,
-                                 args.overwrite)
-    except ConversionError as err:
-        logger.error('%s', err)
-        return 1
-    log_summary(stats, args.out_dir)
-    logger.info('done in %.1f s', time.perf_counter() - start)
-    return 0
+    return run_conversion(
+        lambda: convert_football(args.in_dir, args.out_dir, args.val_from_train, args.seed,
+                                 args.overwrite),
+        lambda stats: log_summary(stats, args.out_dir), logger)
 
 
 if __name__ == '__main__':

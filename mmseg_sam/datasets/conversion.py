@@ -1,0 +1,169 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Helpers shared by the dataset converters in ``tools/dataset_converters/``.
+
+The converters are scripts (loaded by file path in the tests), so the code they have in common
+lives here, in the package, where both can import it. Every converter follows the same pattern,
+which these helpers implement once:
+
+* check the output location before reading anything (:func:`check_out_dir`);
+* decode and check every frame, collecting one message per failed frame rather than stopping at
+  the first (:func:`decode_image`, :func:`check_same_size`, :func:`encode_png`,
+  :func:`raise_if_failed`);
+* write everything into a hidden staging folder inside OUT_DIR (:func:`staging_dir`) and move
+  the finished dataset roots into place only when every frame converted cleanly
+  (:func:`publish`), so that a failed run leaves OUT_DIR as it was;
+* report input problems as :class:`ConversionError`, which the command line turns into a
+  logged error and exit code 1 (:func:`run_conversion`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, TypeVar
+
+import cv2
+import numpy as np
+
+T = TypeVar('T')
+
+
+class ConversionError(RuntimeError):
+    """The input is not what the converter expects; the message names the files."""
+
+
+def check_out_dir(source: Path, out_dir: Path, overwrite: bool, roots: Sequence[str]) -> None:
+    """Refuse output locations that could touch the input or silently replace data.
+
+    Args:
+        source: The converter's input (file or folder); it is never written to.
+        out_dir: The output folder given as ``--out-dir``.
+        overwrite: Whether ``--overwrite`` was given.
+        roots: The folders inside ``out_dir`` that the conversion replaces.
+
+    Raises:
+        ConversionError: If OUT_DIR is the input folder or inside it, the input lies inside a
+            root that the conversion replaces, OUT_DIR is a file, or OUT_DIR is non-empty and
+            ``overwrite`` is False.
+    """
+    src, dst = source.resolve(), out_dir.resolve()
+    if src.is_dir() and (src == dst or src in dst.parents):
+        raise ConversionError(f'--out-dir {out_dir} lies inside the input {source}; the input '
+                              'is never written to, choose an output folder outside it')
+    for root in roots:
+        replaced = dst / root
+        if src == replaced or replaced in src.parents:
+            raise ConversionError(f'the input {source} lies inside {replaced}, which the '
+                                  'conversion replaces; move the input or choose another '
+                                  '--out-dir')
+    if dst.exists() and not dst.is_dir():
+        raise ConversionError(f'--out-dir {out_dir} exists and is not a folder')
+    if dst.is_dir() and any(dst.iterdir()) and not overwrite:
+        raise ConversionError(f'--out-dir {out_dir} is not empty; pass --overwrite to replace '
+                              f'{list(roots)} in it (other content is kept)')
+
+
+@contextmanager
+def staging_dir(out_dir: Path, prefix: str) -> Iterator[Path]:
+    """Create OUT_DIR (if needed) and a fresh hidden staging folder in it; remove it on exit.
+
+    The staging folder is inside OUT_DIR so that :func:`publish` moves on one file system
+    (``os.replace`` is then a rename, not a copy).
+
+    Args:
+        out_dir: The output folder.
+        prefix: Name prefix of the staging folder, e.g. ``'.adboard-convert-'``.
+
+    Yields:
+        The staging folder.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir))
+    try:
+        yield staging
+    finally:
+        # Our own staging folder only; after publish it is empty.
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, out_dir: Path, roots: Sequence[str]) -> None:
+    """Move the finished roots from the staging folder to OUT_DIR, replacing old ones."""
+    for root in roots:
+        target = out_dir / root
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():
+            shutil.rmtree(target)
+        os.replace(staging / root, target)
+
+
+def raise_if_failed(errors: Sequence[str]) -> None:
+    """Raise one ConversionError listing all per-frame ``errors``, if there are any.
+
+    Called before :func:`publish`, so a single bad frame publishes nothing.
+    """
+    if errors:
+        raise ConversionError(f'{len(errors)} frame(s) failed, nothing was written:\n'
+                              + '\n'.join(errors))
+
+
+def decode_image(data: bytes, flags: int, name: str) -> np.ndarray:
+    """Decode image bytes with OpenCV; raise a ConversionError naming ``name`` on failure.
+
+    Args:
+        data: The encoded file content.
+        flags: ``cv2.IMREAD_*`` flags.
+        name: File name for the error message.
+    """
+    # imdecode instead of imread: it also serves zip members, and gives a None we turn into a
+    # clear error instead of imread's silent None for unreadable paths.
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    if array is None:
+        raise ConversionError(f'{name}: cannot be decoded as an image')
+    return array
+
+
+def check_same_size(image: np.ndarray, mask: np.ndarray, image_name: str,
+                    mask_name: str) -> None:
+    """Raise a ConversionError if ``image`` (H, W, C) and ``mask`` (H, W) differ in size."""
+    if image.shape[:2] != mask.shape:
+        raise ConversionError(
+            f'size mismatch: image {image_name} is {image.shape[1]}x{image.shape[0]}, '
+            f'mask {mask_name} is {mask.shape[1]}x{mask.shape[0]} (width x height)')
+
+
+def encode_png(array: np.ndarray, name: str) -> bytes:
+    """Encode a uint8 (H, W) mask as a lossless PNG; ``name`` is used in the error message."""
+    ok, buf = cv2.imencode('.png', array)
+    if not ok:
+        raise ConversionError(f'{name}: PNG encoding failed')
+    return buf.tobytes()
+
+
+def run_conversion(convert: Callable[[], T], report: Callable[[T], None],
+                   logger: logging.Logger) -> int:
+    """Run a conversion for a command line: log progress, turn input problems into exit code 1.
+
+    Args:
+        convert: Does the conversion and returns what ``report`` logs.
+        report: Logs the result of a successful conversion.
+        logger: The converter's logger.
+
+    Returns:
+        The process exit code: 0 on success, 1 after a :class:`ConversionError` (logged; any
+        other exception propagates with its traceback, as it is a bug rather than bad input).
+    """
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
+    start = time.perf_counter()
+    try:
+        result = convert()
+    except ConversionError as err:
+        logger.error('%s', err)
+        return 1
+    report(result)
+    logger.info('done in %.1f s', time.perf_counter() - start)
+    return 0

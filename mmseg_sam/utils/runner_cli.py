@@ -1,0 +1,93 @@
+# Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+"""Command-line handling shared by ``tools/train.py`` and ``tools/test.py``.
+
+Both tools take a config path, ``--work-dir``, ``--cfg-options``, ``--launcher`` and
+``--local_rank`` and turn them into config values the same way; this module does that once so
+that the two tools cannot drift apart. Tool-specific options (``--resume``, ``--tta``, ...)
+stay in the tools.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
+
+from mmengine.config import Config, DictAction
+
+#: Values of ``--launcher``; ``none`` runs a single process without torch.distributed.
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_common_runner_arguments(parser: argparse.ArgumentParser,
+                                cfg_options_help: str = 'override config values') -> None:
+    """Add ``--cfg-options``, ``--launcher`` and ``--local_rank`` to ``parser``.
+
+    They are added last, after the tool's own options, so that ``--help`` lists them where the
+    tools always had them.
+
+    Args:
+        parser: The tool's parser.
+        cfg_options_help: Help text of ``--cfg-options`` (the tools give different examples).
+    """
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
+    parser.add_argument('--launcher', choices=list(LAUNCHERS), default='none',
+                        help='job launcher')
+    # torchrun passes the rank through LOCAL_RANK; older launchers pass --local-rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and export ``--local_rank`` as ``LOCAL_RANK``.
+
+    ``setdefault`` keeps a ``LOCAL_RANK`` that torchrun already set; launchers that pass only
+    ``--local-rank`` get it exported for MMEngine's ``init_dist``, which reads the environment.
+    """
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def _check_files_exist(files: Sequence[Tuple[str, str]], allow_urls: bool) -> None:
+    """Raise FileNotFoundError for the first ``(what, path)`` whose file does not exist.
+
+    Checked before anything is loaded so that a typo fails with the path in the message
+    rather than deep inside MMEngine.
+    """
+    for what, path in files:
+        if osp.isfile(path):
+            continue
+        if allow_urls and str(path).startswith(('http://', 'https://')):
+            continue
+        raise FileNotFoundError(f'{what} file not found: {path}')
+
+
+def load_config(args: argparse.Namespace, extra_files: Sequence[Tuple[str, str]] = (),
+                allow_urls: bool = False) -> Config:
+    """Load ``args.config`` and apply ``--launcher``, ``--cfg-options`` and ``--work-dir``.
+
+    The work dir is, in order of precedence: ``--work-dir``, the config's ``work_dir`` (which
+    ``--cfg-options`` may set), ``./work_dirs/<config file name without extension>``.
+
+    Args:
+        args: Parsed arguments with ``config``, ``launcher``, ``cfg_options`` and ``work_dir``.
+        extra_files: ``(what, path)`` of further input files (e.g. ``('checkpoint', path)``)
+            to check, after the config, before the config is loaded.
+        allow_urls: Accept ``http(s)://`` URLs for the config and ``extra_files`` in the
+            existence check (checkpoints may be downloaded by MMEngine).
+
+    Returns:
+        The config, with ``launcher`` and ``work_dir`` set.
+
+    Raises:
+        FileNotFoundError: ``'<what> file not found: <path>'`` for the first missing file.
+    """
+    _check_files_exist([('config', args.config), *extra_files], allow_urls)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
