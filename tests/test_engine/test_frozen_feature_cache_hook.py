@@ -30,4 +30,4 @@ def test_cache_follows_the_training_pipeline(pipeline, enabled, caplog):
     hook = FrozenFeatureCacheHook()
     hook.before_train(runner)
     assert runner.model.backbone.feature_cache.enabled is enabled
-    hook.after_train(runner)  # logs stats; must not fail either way
+    hook.after_train_epoch(runner)  # logs stats; must not fail either way

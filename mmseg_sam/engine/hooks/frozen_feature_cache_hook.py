@@ -48,7 +48,7 @@ class FrozenFeatureCacheHook(Hook):
     cost hashing time and memory. Before training this hook looks for random transforms in
     the training dataset's pipeline (and batch augments in the data preprocessor); if there
     are any, it switches the cache off and says which transforms caused it. After each
-    epoch and at the end of training it logs hits, misses and entries.
+    epoch (once at the end for iteration-based loops) it logs hits, misses and entries.
 
     Args:
         extra_random_types: names of custom transforms that are random although their name
@@ -88,13 +88,7 @@ class FrozenFeatureCacheHook(Hook):
                 f'{cache.disk_dir or "off"}): the encoder runs once per distinct input.')
 
     def after_train_epoch(self, runner) -> None:
-        self._log_stats(runner)
-
-    def after_train(self, runner) -> None:
-        # Iteration-based loops call no epoch hooks: report once at the end as well.
-        self._log_stats(runner)
-
-    def _log_stats(self, runner) -> None:
+        # MMEngine's IterBasedTrainLoop also calls this once, at the end of training.
         backbone = self.find_backbone(runner)
         if backbone is None or backbone.feature_cache is None:
             return
