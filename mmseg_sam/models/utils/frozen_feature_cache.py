@@ -106,6 +106,9 @@ class FrozenFeatureCache:
         size = sum(f.numel() * f.element_size() for f in features)
         if size > self.max_memory_bytes:
             return
+        replaced = self._memory.pop(key, None)  # the same image twice in one batch
+        if replaced is not None:
+            self._memory_bytes -= sum(f.numel() * f.element_size() for f in replaced)
         self._memory[key] = features
         self._memory_bytes += size
         while self._memory_bytes > self.max_memory_bytes:

@@ -108,6 +108,9 @@ def test_memory_limit_evicts_least_recently_used():
     for key in 'abc':
         cache.put(key, entry)
     assert len(cache) == 2 and cache.get('a') is None and cache.get('c') is not None
+    # Storing a key again (one image twice in a batch) replaces it without growing the total.
+    cache.put('c', entry)
+    assert len(cache) == 2 and cache.get('b') is not None
     with pytest.raises(ValueError, match='storage_dtype'):
         FrozenFeatureCache(storage_dtype='int8')
 
