@@ -111,3 +111,36 @@ def seg_batch(num_classes: int, size: Tuple[int, int] = (64, 64), batch: int = 2
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def write_tiny_run_config(repo_root: Path, base: str, config: Path, data_root: Path) -> Path:
+    """A child of the real config ``base`` (relative to the repo) for 2-iteration CPU runs.
+
+    It swaps in a random :data:`TINY_VIT_ARCH` encoder, 64 x 64 images from ``data_root``
+    (a :func:`write_segmentation_tree`), no loader worker processes, a checkpoint at
+    iteration 2 and logging every iteration.
+    """
+    pipeline = ("[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), "
+                "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
+                "dict(type='PackSegInputs')]")
+    test_pipeline = ("[dict(type='LoadImageFromFile'), "
+                     "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
+                     "dict(type='LoadAnnotations'), dict(type='PackSegInputs')]")
+    loader = 'num_workers=0, persistent_workers=False'
+    config.write_text(f"""
+_base_ = [{str(repo_root / base)!r}]
+model = dict(
+    data_preprocessor=dict(size=(64, 64)),
+    backbone=dict(arch={dict(TINY_VIT_ARCH, _delete_=True)!r}, img_size=64, init_cfg=None))
+train_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
+    data_root={str(data_root)!r}, pipeline={pipeline})))
+val_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
+    data_root={str(data_root)!r}, pipeline={test_pipeline})))
+test_dataloader = dict({loader}, dataset=dict(data_root={str(data_root)!r},
+                                               pipeline={test_pipeline}))
+train_cfg = dict(max_iters=2, val_interval=2)
+default_hooks = dict(checkpoint=dict(interval=2), visualization=dict(draw=False),
+                     logger=dict(interval=1))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
+""")
+    return config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import TINY_VIT_ARCH, write_segmentation_tree
+from helpers import write_segmentation_tree, write_tiny_run_config
 
 MODELS = {
     'convtrans-ln_tiny': 'configs/sam_frozen/'
@@ -34,35 +34,6 @@ def load_tool(repo_root: Path, relative: str):
     return module
 
 
-def write_tiny_config(repo_root: Path, folder: Path, name: str, data_root: Path) -> Path:
-    """The real config with a tiny random SAM ViT, 64 x 64 images and no worker processes."""
-    pipeline = ("[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), "
-                "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
-                "dict(type='PackSegInputs')]")
-    test_pipeline = ("[dict(type='LoadImageFromFile'), "
-                     "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
-                     "dict(type='LoadAnnotations'), dict(type='PackSegInputs')]")
-    loader = 'num_workers=0, persistent_workers=False'
-    config = folder / f'{name}.py'
-    config.write_text(f"""
-_base_ = [{str(repo_root / MODELS[name])!r}]
-model = dict(
-    data_preprocessor=dict(size=(64, 64)),
-    backbone=dict(arch={dict(TINY_VIT_ARCH, _delete_=True)!r}, img_size=64, init_cfg=None))
-train_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
-    data_root={str(data_root)!r}, pipeline={pipeline})))
-val_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
-    data_root={str(data_root)!r}, pipeline={test_pipeline})))
-test_dataloader = dict({loader}, dataset=dict(data_root={str(data_root)!r},
-                                               pipeline={test_pipeline}))
-train_cfg = dict(max_iters=2, val_interval=2)
-default_hooks = dict(checkpoint=dict(interval=2), visualization=dict(draw=False),
-                     logger=dict(interval=1))
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-""")
-    return config
-
-
 @pytest.fixture(scope='module')
 def runs(repo_root, tmp_path_factory):
     """Three runs under one folder: ours on 1 and 2 images (tested into the work dir and
@@ -74,7 +45,7 @@ def runs(repo_root, tmp_path_factory):
             ('fcn_tiny', 2, None)]
     work_dirs = []
     for name, size, tested in plan:
-        config = write_tiny_config(repo_root, tmp, name, data_root)
+        config = write_tiny_run_config(repo_root, MODELS[name], tmp / f'{name}.py', data_root)
         work_dir = tmp / 'runs' / f'{name}_{size}'
         train.main([str(config), '--work-dir', str(work_dir),
                     '--cfg-options', f'train_dataloader.dataset.size={size}'])
@@ -91,7 +62,8 @@ def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
     rows = runs['tool'].main([*map(str, runs['work_dirs']), '--plot', str(out / 'eff.png'),
                               '--json', str(out / 'rows.json')])
     table = capsys.readouterr().out
-    assert table.startswith('| model | trainable / total params | labelled images |')
+    assert table.startswith('| model | pretrained weights | trainable / total params | '
+                            'labelled images |')
     lines = [line for line in table.splitlines() if line.startswith('| ') and '_tiny' in line]
     assert len(lines) == 3
     by_dir = {Path(r.work_dir).name: r for r in rows}
@@ -115,12 +87,38 @@ def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
     assert ours[0].total_params == ours[1].total_params
     first = next(line for line in lines if 'convtrans-ln_tiny_1' in line)
     cells = [cell.strip() for cell in first.strip('|').split('|')]
-    assert cells[0] == 'convtrans-ln_tiny' and cells[2] == '1' and cells[3] == '2'
-    assert cells[6] == f'{ours[0].miou:.2f}' and cells[7].endswith('(adboard)')
-    assert cells[8] == f'{ours[0].per_image_fg_iou:.2f}' and cells[5] == 'n/a'
+    assert cells[0] == 'convtrans-ln_tiny' and cells[3] == '1' and cells[4] == '2'
+    assert cells[1] == 'none'  # the tiny test encoders start from random weights
+    assert cells[7] == f'{ours[0].miou:.2f}' and cells[8].endswith('(adboard)')
+    assert cells[9] == f'{ours[0].per_image_fg_iou:.2f}' and cells[6] == 'n/a'
     # The PNG and the JSON rows.
     assert (out / 'eff.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert len(json.loads((out / 'rows.json').read_text())) == 3
+
+
+def test_pretrained_weights_are_read_from_either_place(runs):
+    name = runs['tool'].pretrained_weights
+    assert name({'pretrained': 'open-mmlab://resnet50_v1c', 'backbone': {}}) == 'resnet50_v1c'
+    assert name({'backbone': {'init_cfg': dict(
+        type='Pretrained', checkpoint='https://host/x/mobile_sam.pt')}}) == 'mobile_sam.pt'
+    assert name({'backbone': {'init_cfg': [dict(type='Kaiming', layer='Conv2d')]}}) == 'none'
+    assert name({'pretrained': None, 'backbone': {'init_cfg': None}}) == 'none'
+
+
+def test_random_init_runs_get_their_own_plot_line(runs, tmp_path):
+    """One config run with and without pretrained weights: two lines, not one mean."""
+    tool = runs['tool']
+    rows = [tool.summarise(run, with_params=False)
+            for run in tool.collect_runs(runs['work_dirs'])]
+    assert all(row.pretrained == 'none' for row in rows)
+    pretrained = [tool.Row(**{**vars(row), 'pretrained': 'w.pth'}) for row in rows]
+    lines = tool.data_efficiency_lines(rows + pretrained, 'mIoU')
+    ours = {n: [row.miou] for row in rows if row.model == 'convtrans-ln_tiny'
+            for n in [row.labelled_images]}
+    assert lines['convtrans-ln_tiny'] == ours
+    assert lines['convtrans-ln_tiny (random init)'] == ours
+    assert set(lines) == {'convtrans-ln_tiny', 'convtrans-ln_tiny (random init)',
+                          'fcn_tiny (validation)', 'fcn_tiny (random init) (validation)'}
 
 
 def test_a_folder_of_runs_expands_to_them(runs, capsys):

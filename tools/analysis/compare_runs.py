@@ -17,6 +17,9 @@ Where each number comes from:
 
 * params: the model built from the run's saved config, without loading any weights
   (``init_weights`` is never called); trainable = ``requires_grad`` parameters.
+* pretrained weights: the file name of ``model.pretrained`` or of the backbone's
+  ``init_cfg`` checkpoint in the saved config; "none" when the model starts from random
+  weights (e.g. a baseline trained with ``model.pretrained=None model.backbone.init_cfg=None``).
 * labelled images: ``train_dataloader.dataset.size`` of a ``SeededSubsetDataset`` when it is
   an int, else the length of the training set built from the config (needs the data).
 * iterations: the highest training iteration logged or checkpointed.
@@ -283,6 +286,8 @@ class Row:
 
     model: str
     work_dir: str
+    #: file name of the checkpoint the model starts from, 'none' for random initialisation
+    pretrained: Optional[str] = None
     trainable_params: Optional[int] = None
     total_params: Optional[int] = None
     labelled_images: Optional[int] = None
@@ -353,6 +358,21 @@ def count_parameters(model_cfg: Dict[str, Any]) -> Tuple[int, int]:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return trainable, total
+
+
+def pretrained_weights(model_cfg: Dict[str, Any]) -> str:
+    """File name of the weights a model starts from, or 'none' for random initialisation.
+
+    MMSeg recipes name them in two places: ``model.pretrained`` (ResNet, MMSeg's ViT) or the
+    backbone's ``init_cfg=dict(type='Pretrained', checkpoint=...)`` (MiT, SAM).
+    """
+    sources = [model_cfg.get('pretrained')]
+    init_cfg = (model_cfg.get('backbone') or {}).get('init_cfg')
+    for entry in init_cfg if isinstance(init_cfg, list) else [init_cfg]:
+        if isinstance(entry, dict) and entry.get('type') == 'Pretrained':
+            sources.append(entry.get('checkpoint'))
+    names = [str(source).rstrip('/').rsplit('/', 1)[-1] for source in sources if source]
+    return ', '.join(names) if names else 'none'
 
 
 def labelled_images(cfg) -> Tuple[Optional[int], Optional[str]]:
@@ -433,6 +453,7 @@ def summarise(run: Run, with_params: bool = True,
     if cfg is not None:
         train_cfg = cfg.get('train_cfg') or {}
         row.max_iters = train_cfg.get('max_iters')
+        row.pretrained = pretrained_weights(cfg.model.to_dict())
         row.labelled_images, note = labelled_images(cfg)
         if note:
             row.notes.append(note)
@@ -469,9 +490,9 @@ def _number(value: Optional[float], digits: int = 2) -> str:
 
 def markdown_table(rows: Sequence[Row]) -> str:
     """The comparison as a GitHub-flavoured markdown table."""
-    header = ['model', 'trainable / total params', 'labelled images', 'iterations',
-              'train time', 'peak memory', 'mIoU', 'foreground IoU', 'per-image IoU', 'from',
-              'work dir']
+    header = ['model', 'pretrained weights', 'trainable / total params', 'labelled images',
+              'iterations', 'train time', 'peak memory', 'mIoU', 'foreground IoU',
+              'per-image IoU', 'from', 'work dir']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for row in rows:
         iterations = 'n/a' if row.iterations is None else str(row.iterations)
@@ -482,6 +503,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
             fg += f' ({row.fg_class})'
         cells = [
             row.model,
+            'n/a' if row.pretrained is None else row.pretrained,
             f'{_millions(row.trainable_params)} / {_millions(row.total_params)}',
             'n/a' if row.labelled_images is None else str(row.labelled_images),
             iterations,
@@ -494,25 +516,37 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return '\n'.join(lines)
 
 
+def data_efficiency_lines(rows: Sequence[Row], metric: str) -> Dict[str, Dict[int, List[float]]]:
+    """``{legend label: {labelled images: [metric of each run]}}``, one entry per plot line.
+
+    A line is one model (config); runs of it from random weights form a line of their own,
+    "(random init)", so that runs with and without pretraining are never averaged together.
+    A line with any number from validation instead of a test session says "(validation)".
+    """
+    attribute = METRICS[metric][0]
+    groups: Dict[str, Dict[int, List[float]]] = defaultdict(lambda: defaultdict(list))
+    validated = set()  # lines with a point from validation rather than a test session
+    for row in rows:
+        value = getattr(row, attribute)
+        if row.labelled_images is not None and value is not None:
+            name = f'{row.model} (random init)' if row.pretrained == 'none' else row.model
+            groups[name][row.labelled_images].append(value)
+            if row.metrics_from.startswith('val'):
+                validated.add(name)
+    return {(f'{name} (validation)' if name in validated else name): dict(points)
+            for name, points in groups.items()}
+
+
 def plot_data_efficiency(rows: Sequence[Row], metric: str, path: Path) -> Optional[Path]:
     """Write ``metric`` against labelled images, one line per model; None if nothing to draw.
 
     Runs with the same model and number of images (e.g. other seeds) are averaged for the
-    line and drawn as points too. A model with any number from validation instead of a test
-    session is labelled "(validation)" in the legend.
+    line and drawn as points too; see :func:`data_efficiency_lines` for the legend.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    attribute, label = METRICS[metric]
-    groups: Dict[str, Dict[int, List[float]]] = defaultdict(lambda: defaultdict(list))
-    validated = set()  # models with a point from validation rather than a test session
-    for row in rows:
-        value = getattr(row, attribute)
-        if row.labelled_images is not None and value is not None:
-            groups[row.model][row.labelled_images].append(value)
-            if row.metrics_from.startswith('val'):
-                validated.add(row.model)
+    groups = data_efficiency_lines(rows, metric)
     if not groups:
         return None
     # A Figure with its own Agg canvas: no pyplot state, no GUI backend, whatever is set.
@@ -520,12 +554,11 @@ def plot_data_efficiency(rows: Sequence[Row], metric: str, path: Path) -> Option
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     counts = sorted({n for points in groups.values() for n in points})
-    for model in sorted(groups):
-        points = groups[model]
+    for name in sorted(groups):
+        points = groups[name]
         xs = sorted(points)
-        label_text = f'{model} (validation)' if model in validated else model
         line = axes.plot(xs, [sum(points[x]) / len(points[x]) for x in xs], marker='o',
-                         label=label_text)[0]
+                         label=name)[0]
         repeated = [(x, v) for x in xs for v in points[x] if len(points[x]) > 1]
         if repeated:
             axes.scatter(*zip(*repeated), color=line.get_color(), alpha=0.35, s=14)
@@ -534,7 +567,7 @@ def plot_data_efficiency(rows: Sequence[Row], metric: str, path: Path) -> Option
     axes.set_xticks(counts)
     axes.set_xticklabels([str(n) for n in counts])
     axes.set_xlabel('labelled training images')
-    axes.set_ylabel(label)
+    axes.set_ylabel(METRICS[metric][1])
     axes.set_title('Data efficiency')
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize='x-small')
