@@ -2,6 +2,7 @@
 """tools/analysis/run_comparison.py: the planned commands, its checks, and one real
 comparison of a tiny config on 1 and 2 labelled images through the stock tools."""
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,15 @@ def test_real_comparison_trains_tests_compares_and_resumes(tool, repo_root, tmp_
     again = capfd.readouterr().out
     assert again.count('tested already, skipped') == 2
     assert [c[1] for c in commands(again)] == ['tools/analysis/compare_runs.py']
+    # A run with a checkpoint but no test (training or testing was interrupted) resumes;
+    # --force starts it afresh.
+    shutil.rmtree(runs[1].work_dir / 'test')
+    tool.main([str(config), '--frames', '1', '2', '--work-dir', str(root), '--dry-run'])
+    planned = commands(capfd.readouterr().out)
+    assert [c[1] for c in planned] == ['tools/train.py', 'tools/test.py',
+                                       'tools/analysis/compare_runs.py']
+    assert '--resume' in planned[0] and str(runs[1].work_dir) in planned[0]
+    tool.main([str(config), '--frames', '1', '2', '--work-dir', str(root), '--dry-run',
+               '--force'])
+    forced = [c for c in commands(capfd.readouterr().out) if c[1] == 'tools/train.py']
+    assert len(forced) == 2 and not any('--resume' in c for c in forced)

@@ -21,8 +21,9 @@ football configs in ``configs/`` are).
 ``--from-scratch`` lists configs (of the positional ones) to train without pretrained weights
 (``model.pretrained=None model.backbone.init_cfg=None``); their work dirs end in
 ``-scratch``. Never give it a frozen-SAM config: its frozen encoder would stay random.
-A run whose work dir already has a test session is skipped, so an interrupted comparison
-continues where it stopped; ``--force`` runs everything again.
+A run whose work dir already has a test session is skipped, and a training that was
+interrupted after a checkpoint resumes from it (``tools/train.py --resume``), so a stopped
+comparison continues where it stopped; ``--force`` runs everything again from the start.
 """
 import argparse
 import shlex
@@ -54,14 +55,16 @@ class PlannedRun:
     from_scratch: bool
     work_dir: Path
 
-    def train_command(self, extra_options: Sequence[str]) -> List[str]:
+    def train_command(self, extra_options: Sequence[str], resume: bool = False) -> List[str]:
+        """tools/train.py on N frames; ``resume`` continues from the work dir's last checkpoint."""
         options = [f'train_dataloader.dataset.size={self.frames}', *FINAL_PROTOCOL]
         if self.seed is not None:
             options.append(f'train_dataloader.dataset.seed={self.seed}')
         if self.from_scratch:
             options += FROM_SCRATCH
         return [sys.executable, str(TRAIN_TOOL), str(self.config), '--work-dir',
-                str(self.work_dir), '--cfg-options', *options, *extra_options]
+                str(self.work_dir), *(['--resume'] if resume else []),
+                '--cfg-options', *options, *extra_options]
 
     def test_command(self, checkpoint: Path, extra_options: Sequence[str]) -> List[str]:
         command = [sys.executable, str(TEST_TOOL), str(self.config), str(checkpoint),
@@ -166,7 +169,10 @@ def main(argv: Optional[List[str]] = None) -> List[PlannedRun]:
         if is_tested(planned.work_dir) and not args.force:
             print(f'# {planned.work_dir}: tested already, skipped (--force runs it again)')
             continue
-        run(planned.train_command(args.cfg_options), args.dry_run)
+        # A checkpoint left by an interrupted training: go on from it (a finished training
+        # resumes at its last iteration and ends at once).
+        resume = (planned.work_dir / 'last_checkpoint').is_file() and not args.force
+        run(planned.train_command(args.cfg_options, resume), args.dry_run)
         checkpoint = (Path('<checkpoint named in last_checkpoint>') if args.dry_run
                       else last_checkpoint(planned.work_dir))
         run(planned.test_command(checkpoint, args.cfg_options), args.dry_run)
