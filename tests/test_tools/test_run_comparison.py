@@ -67,6 +67,10 @@ def test_bad_arguments_are_named(tool, repo_root, tmp_path):
     with pytest.raises(SystemExit, match='--from-scratch names configs that are not compared'):
         tool.main([str(repo_root / OURS), '--frames', '1', '--dry-run',
                    '--from-scratch', str(repo_root / FAST_SCNN)])
+    with pytest.raises(SystemExit, match=r'--from-scratch .*convtrans-ln_sam-vit-t.*'
+                                         r'would stay random'):
+        tool.main([str(repo_root / OURS), '--frames', '1', '--dry-run',
+                   '--from-scratch', str(repo_root / OURS)])
     with pytest.raises(SystemExit):  # argparse: counts must be positive
         tool.main([str(repo_root / OURS), '--frames', '0', '--dry-run'])
     with pytest.raises(SystemExit, match=r'exited with status 3:\n  python -c'):

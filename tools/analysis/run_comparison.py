@@ -20,7 +20,7 @@ football configs in ``configs/`` are).
 
 ``--from-scratch`` lists configs (of the positional ones) to train without pretrained weights
 (``model.pretrained=None model.backbone.init_cfg=None``); their work dirs end in
-``-scratch``. Never give it a frozen-SAM config: its frozen encoder would stay random.
+``-scratch``; a frozen-SAM config there is refused (its frozen encoder would stay random).
 A run whose work dir already has a test session is skipped, and a training that was
 interrupted after a checkpoint resumes from it (``tools/train.py --resume``), so a stopped
 comparison continues where it stopped; ``--force`` runs everything again from the start.
@@ -74,12 +74,17 @@ class PlannedRun:
         return command
 
 
-def check_config(config: Path) -> None:
-    """The config exists and picks its training frames with a SeededSubsetDataset."""
+def check_config(config: Path, from_scratch: bool = False) -> None:
+    """The config exists, picks its training frames with a SeededSubsetDataset and, when it
+    is to train from scratch, has no frozen encoder (which would stay random)."""
     if not config.is_file():
         raise SystemExit(f'error: config {config}: no such file')
     from mmengine.config import Config
-    dataset = Config.fromfile(str(config)).get('train_dataloader', {}).get('dataset', {})
+    cfg = Config.fromfile(str(config))
+    if from_scratch and cfg.model.get('backbone', {}).get('type') == 'SAMFrozenBackbone':
+        raise SystemExit(f'error: --from-scratch {config}: its SAMFrozenBackbone is frozen, '
+                         f'so without pretrained weights it would stay random')
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
     if dataset.get('type') != 'SeededSubsetDataset':
         raise SystemExit(
             f'error: config {config}: train_dataloader.dataset is '
@@ -146,6 +151,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--plot', type=Path,
                         help='data-efficiency PNG (default: WORK_DIR/data_efficiency.png)')
     parser.add_argument('--metric', default='per_image_fg_iou',
+                        choices=['per_image_fg_iou', 'fg_iou', 'mIoU'],
                         help='metric of the plot (see compare_runs.py)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='more KEY=VALUE config options for every training and test')
@@ -161,8 +167,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> List[PlannedRun]:
     args = parse_args(argv)
+    scratch = {path.resolve() for path in args.from_scratch}
     for config in args.configs:
-        check_config(config)
+        check_config(config, from_scratch=config.resolve() in scratch)
     runs = plan_runs(args.configs, args.frames, args.seeds or [None], args.from_scratch,
                      args.work_dir)
     for planned in runs:
