@@ -1,7 +1,9 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """Small builders shared by the tests: tiny SAM encoders, official-format checkpoints, data."""
+import importlib.util
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, Tuple
 
 import cv2
@@ -144,3 +146,11 @@ default_hooks = dict(checkpoint=dict(interval=2), visualization=dict(draw=False)
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 """)
     return config
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a script of ``tools/`` (no package) as a module named after its file."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,13 +2,12 @@
 """tools/analysis/compare_runs.py on real work dirs: tiny 2-iteration runs of two configs
 (ours and the FCN-head mix-in) trained with tools/train.py on 1 and 2 labelled images, and
 tested with tools/test.py into the training work dir or a folder below it."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import write_segmentation_tree, write_tiny_run_config
+from helpers import load_script, write_segmentation_tree, write_tiny_run_config
 
 MODELS = {
     'convtrans-ln_tiny': 'configs/sam_frozen/'
@@ -27,11 +26,7 @@ def one_torch_thread():
 
 
 def load_tool(repo_root: Path, relative: str):
-    path = repo_root / 'tools' / relative
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(repo_root / 'tools' / relative)
 
 
 @pytest.fixture(scope='module')
@@ -48,7 +43,8 @@ def runs(repo_root, tmp_path_factory):
         config = write_tiny_run_config(repo_root, MODELS[name], tmp / f'{name}.py', data_root)
         work_dir = tmp / 'runs' / f'{name}_{size}'
         train.main([str(config), '--work-dir', str(work_dir),
-                    '--cfg-options', f'train_dataloader.dataset.size={size}'])
+                    '--cfg-options', f'train_dataloader.dataset.size={size}',
+                    f'train_dataloader.dataset.seed={len(work_dirs)}'])  # seeds 0, 1, 2
         if tested:
             test_dir = work_dir if tested == 'same' else work_dir / 'test'
             test.main([str(config), str(work_dir / 'iter_2.pth'), '--work-dir', str(test_dir)])
@@ -63,12 +59,14 @@ def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
                               '--json', str(out / 'rows.json')])
     table = capsys.readouterr().out
     assert table.startswith('| model | pretrained weights | trainable / total params | '
-                            'labelled images |')
+                            'labelled images | subset seed | iterations |')
     lines = [line for line in table.splitlines() if line.startswith('| ') and '_tiny' in line]
     assert len(lines) == 3
     by_dir = {Path(r.work_dir).name: r for r in rows}
     assert {n: r.labelled_images for n, r in by_dir.items()} == {
         'convtrans-ln_tiny_1': 1, 'convtrans-ln_tiny_2': 2, 'fcn_tiny_2': 2}
+    assert {n: r.subset_seed for n, r in by_dir.items()} == {
+        'convtrans-ln_tiny_1': 0, 'convtrans-ln_tiny_2': 1, 'fcn_tiny_2': 2}
     for name, row in by_dir.items():
         assert row.model == name.rsplit('_', 1)[0]  # the config name
         assert row.iterations == 2 and row.max_iters == 2
@@ -87,10 +85,11 @@ def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
     assert ours[0].total_params == ours[1].total_params
     first = next(line for line in lines if 'convtrans-ln_tiny_1' in line)
     cells = [cell.strip() for cell in first.strip('|').split('|')]
-    assert cells[0] == 'convtrans-ln_tiny' and cells[3] == '1' and cells[4] == '2'
+    assert cells[0] == 'convtrans-ln_tiny' and cells[3] == '1' and cells[5] == '2'
     assert cells[1] == 'none'  # the tiny test encoders start from random weights
-    assert cells[7] == f'{ours[0].miou:.2f}' and cells[8].endswith('(adboard)')
-    assert cells[9] == f'{ours[0].per_image_fg_iou:.2f}' and cells[6] == 'n/a'
+    assert cells[4] == '0'  # subset seed of the first run
+    assert cells[8] == f'{ours[0].miou:.2f}' and cells[9].endswith('(adboard)')
+    assert cells[10] == f'{ours[0].per_image_fg_iou:.2f}' and cells[7] == 'n/a'
     # The PNG and the JSON rows.
     assert (out / 'eff.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert len(json.loads((out / 'rows.json').read_text())) == 3

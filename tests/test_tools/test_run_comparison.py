@@ -1,12 +1,11 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """tools/analysis/run_comparison.py: the planned commands, its checks, and one real
 comparison of a tiny config on 1 and 2 labelled images through the stock tools."""
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import write_segmentation_tree, write_tiny_run_config
+from helpers import load_script, write_segmentation_tree, write_tiny_run_config
 
 OURS = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
 FAST_SCNN = 'configs/baselines/fast-scnn_1xb2-500_football-adboard-576x1024.py'
@@ -14,11 +13,7 @@ FAST_SCNN = 'configs/baselines/fast-scnn_1xb2-500_football-adboard-576x1024.py'
 
 @pytest.fixture(scope='module')
 def tool(repo_root):
-    path = repo_root / 'tools' / 'analysis' / 'run_comparison.py'
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(repo_root / 'tools' / 'analysis' / 'run_comparison.py')
 
 
 def commands(output: str):

@@ -22,6 +22,8 @@ Where each number comes from:
   weights (e.g. a baseline trained with ``model.pretrained=None model.backbone.init_cfg=None``).
 * labelled images: ``train_dataloader.dataset.size`` of a ``SeededSubsetDataset`` when it is
   an int, else the length of the training set built from the config (needs the data).
+* subset seed: the ``seed`` of that ``SeededSubsetDataset`` (which images were drawn); n/a
+  for other training sets.
 * iterations: the highest training iteration logged or checkpointed.
 * train time: the sum over logged training iterations of MMEngine's ``time`` (seconds per
   iteration, averaged over the logging window), so validation and checkpointing are left
@@ -291,6 +293,8 @@ class Row:
     trainable_params: Optional[int] = None
     total_params: Optional[int] = None
     labelled_images: Optional[int] = None
+    #: ``seed`` of a ``SeededSubsetDataset`` training set (which N images were labelled)
+    subset_seed: Optional[int] = None
     iterations: Optional[int] = None
     max_iters: Optional[int] = None
     train_time_s: Optional[float] = None
@@ -390,6 +394,14 @@ def labelled_images(cfg) -> Tuple[Optional[int], Optional[str]]:
                      f'{error})'
 
 
+def subset_seed(cfg) -> Optional[int]:
+    """The seed that chose the labelled images of a ``SeededSubsetDataset``, else None."""
+    dataset = cfg.get('train_dataloader', {}).get('dataset') or {}
+    if dataset.get('type') != 'SeededSubsetDataset':
+        return None
+    return int(dataset.get('seed', 0))  # the dataset's default seed
+
+
 def foreground_index(cfg, evaluator_key: str) -> Optional[int]:
     """``foreground_index`` of the config's PerImageIoUMetric, None without one."""
     evaluators = cfg.get(evaluator_key)
@@ -455,6 +467,7 @@ def summarise(run: Run, with_params: bool = True,
         row.max_iters = train_cfg.get('max_iters')
         row.pretrained = pretrained_weights(cfg.model.to_dict())
         row.labelled_images, note = labelled_images(cfg)
+        row.subset_seed = subset_seed(cfg)
         if note:
             row.notes.append(note)
         if with_params:
@@ -491,7 +504,7 @@ def _number(value: Optional[float], digits: int = 2) -> str:
 def markdown_table(rows: Sequence[Row]) -> str:
     """The comparison as a GitHub-flavoured markdown table."""
     header = ['model', 'pretrained weights', 'trainable / total params', 'labelled images',
-              'iterations', 'train time', 'peak memory', 'mIoU', 'foreground IoU',
+              'subset seed', 'iterations', 'train time', 'peak memory', 'mIoU', 'foreground IoU',
               'per-image IoU', 'from', 'work dir']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for row in rows:
@@ -506,6 +519,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
             'n/a' if row.pretrained is None else row.pretrained,
             f'{_millions(row.trainable_params)} / {_millions(row.total_params)}',
             'n/a' if row.labelled_images is None else str(row.labelled_images),
+            'n/a' if row.subset_seed is None else str(row.subset_seed),
             iterations,
             _duration(row.train_time_s),
             'n/a' if row.peak_memory_mb is None else f'{row.peak_memory_mb:.0f} MB',
