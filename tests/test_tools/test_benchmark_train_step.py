@@ -34,7 +34,7 @@ def test_times_real_steps_and_prints_the_table(tool, repo_root, tmp_path, capsys
     ours = write_tiny_run_config(repo_root, OURS, tmp_path / 'tiny_ours.py', data_root)
     fast_scnn = write_tiny_fast_scnn(repo_root, tmp_path / 'tiny_fast_scnn.py', data_root)
     rows = tool.main([str(ours), str(fast_scnn), '--warmup', '1', '--steps', '2',
-                      '--json', str(tmp_path / 'rows.json')])
+                      '--json', str(tmp_path / 'out' / 'rows.json')])
     output = capsys.readouterr().out
     assert [row['config'] for row in rows] == ['tiny_ours', 'tiny_fast_scnn']
     for row in rows:
@@ -54,7 +54,7 @@ def test_times_real_steps_and_prints_the_table(tool, repo_root, tmp_path, capsys
     assert table[0].split(' | ')[4] == '1.0'  # ratio of the first config to itself
     ratio = rows[1]['median_step_s'] / rows[0]['median_step_s']
     assert table[1].split(' | ')[4] == f'{ratio:.1f}'
-    assert json.loads((tmp_path / 'rows.json').read_text())[1]['config'] == 'tiny_fast_scnn'
+    assert json.loads((tmp_path / 'out' / 'rows.json').read_text())[1]['config'] == 'tiny_fast_scnn'
 
 
 def test_bad_arguments_are_named(tool, tmp_path):
@@ -62,10 +62,16 @@ def test_bad_arguments_are_named(tool, tmp_path):
         tool.main([str(tmp_path / 'missing.py')])
     model_only = tmp_path / 'model_only.py'
     model_only.write_text("model = dict(type='EncoderDecoder')\n")
-    with pytest.raises(SystemExit, match=r'model_only\.py: a training config needs'):
+    with pytest.raises(SystemExit, match=r'model_only\.py: a training config needs .*; '
+                                         r'train_dataloader, optim_wrapper missing'):
         tool.main([str(model_only)])
-    with pytest.raises(SystemExit):  # argparse: at least one timed step
-        tool.main([str(model_only), '--steps', '0'])
+
+
+@pytest.mark.parametrize('option', [['--steps', '0'], ['--warmup', '-1']])
+def test_step_counts_are_checked(tool, tmp_path, capsys, option):
+    with pytest.raises(SystemExit):
+        tool.main([str(tmp_path / 'never_read.py'), *option])
+    assert '--steps must be 1 or more and --warmup 0 or more' in capsys.readouterr().err
 
 
 def test_durations_switch_to_hours_past_90_minutes(tool):

@@ -37,20 +37,6 @@ from mmseg.registry import DATASETS, MODELS
 import mmseg_sam  # noqa: F401
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text}')
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected 0 or more, got {text}')
-    return value
-
-
 def load_config(path: str, options: Optional[dict]) -> Config:
     """The config at ``path`` with ``options`` merged and pretrained weights left out."""
     if not Path(path).is_file():
@@ -58,8 +44,10 @@ def load_config(path: str, options: Optional[dict]) -> Config:
     cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(copy.deepcopy(options))
-    if 'train_dataloader' not in cfg or 'optim_wrapper' not in cfg:
-        raise SystemExit(f'{path}: a training config needs train_dataloader and optim_wrapper')
+    missing = [key for key in ('model', 'train_dataloader', 'optim_wrapper') if key not in cfg]
+    if missing:
+        raise SystemExit(f'{path}: a training config needs model, train_dataloader and '
+                         f'optim_wrapper; {", ".join(missing)} missing')
     cfg.model.pretrained = None
     cfg.model.backbone.init_cfg = None
     return cfg
@@ -122,13 +110,16 @@ def render_table(rows: List[dict]) -> str:
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='+')
-    parser.add_argument('--warmup', type=non_negative_int, default=1,
+    parser.add_argument('--warmup', type=int, default=1,
                         help='untimed steps first (fill caches, allocate buffers)')
-    parser.add_argument('--steps', type=positive_int, default=3, help='timed steps')
+    parser.add_argument('--steps', type=int, default=3, help='timed steps (1 or more)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='merged into every config')
     parser.add_argument('--json', help='also write the rows to this file')
     args = parser.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0:
+        parser.error(f'--steps must be 1 or more and --warmup 0 or more, got --steps '
+                     f'{args.steps} --warmup {args.warmup}')
     # init_weights reports every parameter at INFO level through the newest MMLogger;
     # a WARNING-level logger of our own keeps the timings readable.
     MMLogger.get_instance('benchmark_train_step', log_level='WARNING')
@@ -144,6 +135,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
           'steps per config, data loading excluded')
     print(render_table(rows))
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return rows
 
