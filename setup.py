@@ -61,6 +61,9 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*')),
+    # mmseg_sam/configs links to the repository's configs/, so the wheel ships them inside the
+    # package and an installed mmseg_sam serves them to configs elsewhere (config_path).
+    package_data={'mmseg_sam': ['configs/**/*.py', 'configs/**/*.md']},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     classifiers=[

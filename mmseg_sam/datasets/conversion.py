@@ -7,8 +7,8 @@ which these helpers implement once:
 
 * check the output location before reading anything (:func:`check_out_dir`);
 * decode and check every frame, collecting one message per failed frame rather than stopping at
-  the first (:func:`decode_image`, :func:`check_same_size`, :func:`encode_png`,
-  :func:`raise_if_failed`);
+  the first (:func:`decode_image`, :func:`check_same_size`, :func:`to_single_channel`,
+  :func:`to_binary`, :func:`encode_png`, :func:`raise_if_failed`);
 * write everything into a hidden staging folder inside OUT_DIR (:func:`staging_dir`) and move
   the finished dataset roots into place only when every frame converted cleanly
   (:func:`publish`), so that a failed run leaves OUT_DIR as it was;
@@ -24,7 +24,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, Tuple, TypeVar
 
 import cv2
 import numpy as np
@@ -134,6 +134,86 @@ def check_same_size(image: np.ndarray, mask: np.ndarray, image_name: str,
         raise ConversionError(
             f'size mismatch: image {image_name} is {image.shape[1]}x{image.shape[0]}, '
             f'mask {mask_name} is {mask.shape[1]}x{mask.shape[0]} (width x height)')
+
+
+def value_listing(values: Sequence[int], counts: Sequence[int], limit: int = 20) -> str:
+    """``'v (n px), ...'`` for mask values and their pixel counts, at most ``limit`` of them.
+
+    Args:
+        values: The values, in the order to list them.
+        counts: Pixel count of each value.
+        limit: List at most this many; the rest is summarised as ``... and K more``.
+    """
+    items = [f'{v} ({n} px)' for v, n in zip(values, counts)]
+    if len(items) > limit:
+        items = items[:limit] + [f'... and {len(items) - limit} more']
+    return ', '.join(items)
+
+
+def to_single_channel(mask: np.ndarray, name: str, hint: str = '') -> np.ndarray:
+    """An 8-bit mask as (H, W), also when a grey mask was saved as RGB(A).
+
+    Args:
+        mask: As decoded by OpenCV with ``IMREAD_UNCHANGED``: uint8, shape (H, W), or
+            (H, W, 3|4) with equal colour channels and, with 4 channels, alpha 255 everywhere.
+        name: File name for error messages.
+        hint: Appended to the error messages (e.g. which option reads colour masks).
+
+    Returns:
+        uint8 mask, shape (H, W).
+
+    Raises:
+        ConversionError: On other dtypes/shapes, transparent pixels or differing channels.
+    """
+    suffix = f'; {hint}' if hint else ''
+    if mask.dtype != np.uint8:
+        raise ConversionError(f'{name}: expected an 8-bit mask, got dtype {mask.dtype}{suffix}')
+    if mask.ndim == 3 and mask.shape[2] in (3, 4):
+        if mask.shape[2] == 4:
+            not_opaque = int(np.count_nonzero(mask[..., 3] != 255))
+            if not_opaque:
+                raise ConversionError(f'{name}: {not_opaque} pixels have alpha < 255; expected '
+                                      f'an opaque mask (save it without alpha){suffix}')
+            mask = mask[..., :3]
+        if not ((mask[..., 0] == mask[..., 1]) & (mask[..., 1] == mask[..., 2])).all():
+            raise ConversionError(f'{name}: colour mask with differing channels; expected a '
+                                  f'single-channel (grey) mask{suffix}')
+        return np.ascontiguousarray(mask[..., 0])
+    if mask.ndim != 2:
+        raise ConversionError(
+            f'{name}: expected a single-channel mask, got shape {mask.shape}{suffix}')
+    return mask
+
+
+def to_binary(mask: np.ndarray, name: str, hint: str = '') -> Tuple[np.ndarray, str]:
+    """Turn a 0/1 or a 0/255 mask into a 0/1 mask, and say which of the two it was.
+
+    Args:
+        mask: As for :func:`to_single_channel` (a grey mask saved as RGB(A) is accepted).
+        name: File name for error messages.
+        hint: Appended to the error messages, e.g. what to do with index masks.
+
+    Returns:
+        ``(binary, scale)``: uint8 mask, shape (H, W), values 0/1; and ``'0/1'`` or ``'0/255'``
+        for the values found, ``'0'`` for a mask of only 0 (either scale).
+
+    Raises:
+        ConversionError: As :func:`to_single_channel`, or if the values are neither within
+            {0, 1} nor within {0, 255} (all values listed with pixel counts).
+    """
+    mask = to_single_channel(mask, name, hint)
+    counts = np.bincount(mask.ravel(), minlength=256)
+    present = set(np.flatnonzero(counts).tolist())
+    if present <= {0}:
+        return np.zeros(mask.shape, np.uint8), '0'
+    if present <= {0, 1}:
+        return mask.copy(), '0/1'
+    if present <= {0, 255}:
+        return mask.copy(), '0/255'
+    values = sorted(present)
+    raise ConversionError(
+        f'{name}: expected a binary mask with values within {{0, 1}} or within {{0, 255}}, '
+        f'found {value_listing(values, counts[values].tolist())}' + (f'; {hint}' if hint else ''))
 
 
 def encode_png(array: np.ndarray, name: str) -> bytes:

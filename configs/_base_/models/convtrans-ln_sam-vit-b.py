@@ -4,7 +4,9 @@
 # (1 sigmoid logit); multi-class configs set num_classes and out_channels and a softmax loss.
 custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
 
-# SAM's own pixel statistics (RGB, 0-255); images are padded, never cropped, to 1024.
+# SAM's own pixel statistics (RGB, 0-255); images are padded, never cropped, to `size` in
+# training and to a multiple of 16 (the patch size) in validation, test and inference, so
+# any image size works; predictions and metrics are at the original size, padding removed.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
@@ -12,7 +14,8 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size=(1024, 1024))
+    size=(1024, 1024),
+    test_cfg=dict(size_divisor=16))
 
 sam_vit_b_checkpoint = 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth'  # noqa
 
@@ -43,4 +46,6 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-custom_hooks = [dict(type='FrozenFeatureCacheHook')]
+# MaskCheckHook refuses masks that do not fit the head (values, sizes, 0/255 in a 0/1 task)
+# before the run starts, naming the files.
+custom_hooks = [dict(type='FrozenFeatureCacheHook'), dict(type='MaskCheckHook')]

@@ -1,4 +1,5 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 from .frozen_feature_cache_hook import FrozenFeatureCacheHook
+from .mask_check_hook import MaskCheckHook
 
-__all__ = ['FrozenFeatureCacheHook']
+__all__ = ['FrozenFeatureCacheHook', 'MaskCheckHook']
