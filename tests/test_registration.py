@@ -12,9 +12,10 @@ def test_import_registers_every_module_in_mmseg_registries():
     import mmseg_sam  # noqa: F401
     expected = {
         MODELS: ['SAMFrozenBackbone', 'ConvTransposeLNHead', 'SoftDiceLoss'],
-        DATASETS: ['AdBoardDataset', 'FootballDataset', 'SeededSubsetDataset'],
+        DATASETS: ['AdBoardDataset', 'FolderSegDataset', 'FootballDataset',
+                   'SeededSubsetDataset'],
         METRICS: ['PerImageIoUMetric'],
-        HOOKS: ['FrozenFeatureCacheHook'],
+        HOOKS: ['FrozenFeatureCacheHook', 'MaskCheckHook'],
         TRANSFORMS: ['BinarizeMask'],
     }
     for registry, names in expected.items():

@@ -209,7 +209,7 @@ def to_binary(mask: np.ndarray, name: str, hint: str = '') -> Tuple[np.ndarray, 
     if present <= {0, 1}:
         return mask.copy(), '0/1'
     if present <= {0, 255}:
-        return mask.copy(), '0/255'
+        return (mask == 255).astype(np.uint8), '0/255'
     values = sorted(present)
     raise ConversionError(
         f'{name}: expected a binary mask with values within {{0, 1}} or within {{0, 255}}, '

@@ -6,6 +6,7 @@
 items with :func:`seeded_order`, so the same seed over the same sorted items picks the same
 items everywhere.
 """
+import math
 from typing import List, Union
 
 import numpy as np
@@ -30,7 +31,8 @@ def seeded_order(count: int, seed: int) -> List[int]:
 def resolve_count(value: Union[int, float], total: int, name: str) -> int:
     """Turn a count given as an int or as a fraction of ``total`` into an int.
 
-    A float in (0, 1) is a fraction, rounded, but at least 1; an int is taken as it is.
+    A float in (0, 1) is a fraction, rounded half up, but at least 1; an int is taken as it
+    is.
 
     Args:
         value: The count or fraction.
@@ -44,7 +46,7 @@ def resolve_count(value: Union[int, float], total: int, name: str) -> int:
         if not 0.0 < value < 1.0:
             raise ValueError(f'{name}={value} as a fraction must lie in (0, 1); give an int '
                              f'for a count')
-        return max(1, int(round(value * total)))
+        return max(1, math.floor(value * total + 0.5))
     if value < 0:
         raise ValueError(f'{name}={value} must be >= 0')
     return int(value)
