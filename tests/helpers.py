@@ -1,6 +1,7 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """Small builders shared by the tests: tiny SAM encoders, official-format checkpoints, data."""
 import importlib.util
+import sys
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -149,8 +150,14 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 
 
 def load_script(path: Path) -> ModuleType:
-    """Import a script of ``tools/`` (no package) as a module named after its file."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    """Import a script of ``tools/`` (no package) as a module named after its file.
+
+    The module is entered in ``sys.modules`` before it runs, as an import would do, because
+    dataclasses of scripts with postponed annotations look their module up there.
+    """
+    name = f'{path.parent.name}_{path.stem}'
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module

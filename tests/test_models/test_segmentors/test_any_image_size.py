@@ -25,7 +25,8 @@ def test_base_model_pads_test_inputs_and_crops_the_padding_away(repo_root):
         padded = model.data_preprocessor(odd_sized_batch(), False)['inputs']
         padded_logits = model.encode_decode(padded, [dict(img_shape=(48, 80))])
     assert padded.shape[-2:] == (48, 80)
-    assert list(prediction.metainfo['img_padding_size']) == [0, 10, 0, 3]  # left, right, top, bottom
+    padding = list(prediction.metainfo['img_padding_size'])  # left, right, top, bottom
+    assert padding == [0, 10, 0, 3]
     assert prediction.pred_sem_seg.data.shape == (1, HEIGHT, WIDTH)
     # Cropped, not resized: the scores equal the top-left part of the padded input's (MMSeg
     # stores sigmoid scores for a one-logit head).
