@@ -27,7 +27,7 @@ from mmseg_sam.models.backbones.encoder_archs import SAM_VIT_ARCHS
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = ROOT / 'configs'
 #: Folders that must each contribute configs ('.' = configs/ itself).
-REQUIRED_FOLDERS = ('.', 'sam_frozen', 'baselines', 'mixins')
+REQUIRED_FOLDERS = ('.', 'sam_frozen', 'folder', 'baselines', 'mixins')
 #: Our model (frozen MobileSAM + ConvTransposeLNHead): baselines and mix-ins must share the
 #: data, budget and evaluation of the one for the same task, found by the name's ending.
 OURS_PREFIX = 'sam_frozen/convtrans-ln_sam-vit-t-frozen_'
@@ -203,7 +203,12 @@ def test_config_builds(config):
     model.init_weights()  # random for SAM (init_cfg dropped), offline for the others
 
     dataset = DATASETS.get(cfg.test_dataloader.dataset.type)
-    num_classes = len(dataset.METAINFO['classes'])
+    if 'classes' in dataset.METAINFO:
+        num_classes = len(dataset.METAINFO['classes'])
+    else:  # FolderSegDataset reads its classes from the data; the template name says binary
+        binary = 'binary' in Path(config).name
+        num_classes = 2 if binary else model.decode_head.num_classes
+        assert binary or num_classes > 2, config
     for head in heads(model):
         assert head.num_classes == num_classes, f'{config}: {type(head).__name__}'
         sigmoid = any(getattr(loss, 'use_sigmoid', False) for loss in head.loss_decode) \

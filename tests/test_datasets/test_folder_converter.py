@@ -463,3 +463,18 @@ def test_main_exit_codes(tmp_path, caplog):
     with pytest.raises(SystemExit) as exc:
         conv.main(['--help'])
     assert exc.value.code == 0
+
+
+def test_mask_suffix_pairs_masks_named_after_their_image(tmp_path):
+    images, masks = make_folders(tmp_path, {'a': stripes(1, 255), 'b': stripes(2, 255)},
+                                 mask_suffix='.jpg___fuse.png')
+    with pytest.raises(conv.ConversionError, match='share no stem.*--mask-suffix _mask.png'):
+        conv.convert_folder(images, masks, tmp_path / 'plain')
+    out = tmp_path / 'out'
+    summary = conv.convert_folder(images, masks, out, test_fraction=0.5,
+                                  mask_suffix='.jpg___fuse.png')
+    assert sum(summary.counts.values()) == 2
+    assert ann(out, 'train', stems(out, 'train')[0]).max() == 1
+    with pytest.raises(conv.ConversionError, match=r"--mask-suffix '_mask' must end with a mask "
+                                                   r'file suffix'):
+        conv.convert_folder(images, masks, tmp_path / 'bad', mask_suffix='_mask')

@@ -8,6 +8,9 @@ matched case-insensitively::
     IMAGES_DIR/<stem>.{jpg,jpeg,png,bmp,tif,tiff,webp}
     MASKS_DIR/<stem>.{png,bmp,tif,tiff}      # lossless only; .jpg/.jpeg masks are refused
 
+Masks named after the image with an ending, e.g. ``img_001_mask.png`` or
+``img_001.jpg___fuse.png``, pair with ``--mask-suffix _mask.png`` (``.jpg___fuse.png``).
+
 Other files (other suffixes, hidden files, sub-folders) are ignored and logged. The mask
 format is chosen with ``--mode``:
 
@@ -220,7 +223,8 @@ def index_palette(num_classes: int) -> List[List[int]]:
 
 
 def list_folder(folder: Path, suffixes: Sequence[str], what: str,
-                refused: Sequence[str] = ()) -> Tuple[Dict[str, Path], List[str]]:
+                refused: Sequence[str] = (),
+                name_end: Optional[str] = None) -> Tuple[Dict[str, Path], List[str]]:
     """The files of ``folder`` (top level only) with one of ``suffixes``, by stem.
 
     Args:
@@ -228,6 +232,8 @@ def list_folder(folder: Path, suffixes: Sequence[str], what: str,
         suffixes: Accepted lower-case suffixes.
         what: ``'IMAGES_DIR'`` or ``'MASKS_DIR'``, for messages.
         refused: Suffixes that are an error rather than ignored (lossy masks).
+        name_end: If given, only files whose name ends with it are read, and their stem is
+            the name without it (``--mask-suffix``: ``a_mask.png`` -> ``a``).
 
     Returns:
         ``(files, problems)``: stem -> path of the accepted files, and one message per
@@ -242,18 +248,21 @@ def list_folder(folder: Path, suffixes: Sequence[str], what: str,
     problems, ignored, lossy = [], [], []
     for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
+        stem = path.name[:-len(name_end)] if name_end else path.stem
         if path.name.startswith('.') or not path.is_file():
             ignored.append(path.name + ('/' if path.is_dir() else ''))
+        elif name_end and (not path.name.endswith(name_end) or not stem):
+            ignored.append(path.name)
         elif suffix in refused:
             lossy.append(path.name)
         elif suffix not in suffixes:
             ignored.append(path.name)
-        elif path.stem in files:
-            problems.append(f'{what}: {files[path.stem].name!r} and {path.name!r} have the same '
-                            f'stem {path.stem!r}, so both would pair with one file; remove or '
+        elif stem in files:
+            problems.append(f'{what}: {files[stem].name!r} and {path.name!r} have the same '
+                            f'stem {stem!r}, so both would pair with one file; remove or '
                             'rename one of them')
         else:
-            files[path.stem] = path
+            files[stem] = path
     if lossy:
         problems.append(
             f'{what} {folder}: {len(lossy)} JPEG mask(s) {_few(lossy)}: JPEG is lossy and '
@@ -265,14 +274,16 @@ def list_folder(folder: Path, suffixes: Sequence[str], what: str,
     return files, problems
 
 
-def find_pairs(images_dir: Path, masks_dir: Path,
-               strict_pairs: bool = False) -> Tuple[List[Pair], List[str]]:
+def find_pairs(images_dir: Path, masks_dir: Path, strict_pairs: bool = False,
+               mask_suffix: Optional[str] = None) -> Tuple[List[Pair], List[str]]:
     """Pair images with masks by stem.
 
     Args:
         images_dir: Folder of the images.
         masks_dir: Folder of the masks.
         strict_pairs: Make unpaired files an error instead of a logged warning.
+        mask_suffix: The end of a mask's file name after the image stem (``--mask-suffix``,
+            e.g. ``'_mask.png'``); None = the mask's own suffix only.
 
     Returns:
         ``(pairs, unpaired)``: the pairs sorted by stem, and the stems of unpaired files (left
@@ -284,7 +295,7 @@ def find_pairs(images_dir: Path, masks_dir: Path,
     """
     images, problems = list_folder(images_dir, IMAGE_SUFFIXES, 'IMAGES_DIR')
     masks, mask_problems = list_folder(masks_dir, MASK_SUFFIXES, 'MASKS_DIR',
-                                       refused=LOSSY_MASK_SUFFIXES)
+                                       refused=LOSSY_MASK_SUFFIXES, name_end=mask_suffix)
     problems += mask_problems
     no_mask = sorted(images.keys() - masks.keys())
     no_image = sorted(masks.keys() - images.keys())
@@ -308,8 +319,10 @@ def find_pairs(images_dir: Path, masks_dir: Path,
         raise ConversionError(
             f'no image/mask pairs: {len(images)} image(s) in {images_dir} and {len(masks)} '
             f'mask(s) in {masks_dir} share no stem; an image and its mask need the same file '
-            f'name without suffix (img_1.jpg <-> img_1.png). Images: {list(IMAGE_SUFFIXES)}, '
-            f'masks: {list(MASK_SUFFIXES)}')
+            f'name without suffix (img_1.jpg <-> img_1.png), or pass the end of the mask names '
+            f'after the image stem as --mask-suffix (img_1.jpg <-> img_1_mask.png: '
+            f'--mask-suffix _mask.png). Images: {list(IMAGE_SUFFIXES)}, masks: '
+            f'{list(MASK_SUFFIXES)}')
     return pairs, sorted(no_mask + no_image)
 
 
@@ -734,8 +747,8 @@ def train_command(out_dir: Path, num_classes: int) -> str:
 def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str = 'binary',
                    classes: Optional[Sequence[str]] = None, colour_table: Optional[Path] = None,
                    test_fraction: Optional[float] = None, test_list: Optional[Path] = None,
-                   seed: int = 0, overwrite: bool = False,
-                   strict_pairs: bool = False) -> Summary:
+                   seed: int = 0, overwrite: bool = False, strict_pairs: bool = False,
+                   mask_suffix: Optional[str] = None) -> Summary:
     """Convert a folder of images and a folder of masks; see the module docstring.
 
     Args:
@@ -751,6 +764,8 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
         overwrite: Allow a non-empty ``out_dir`` (replaces the output roots only).
         strict_pairs: Fail on images without mask / masks without image instead of leaving
             them out.
+        mask_suffix: End of the mask file names after the image stem (``'_mask.png'``);
+            None pairs ``a.jpg`` with ``a.png``.
 
     Returns:
         The summary: counts per split, classes, mask format, class balance, meta.
@@ -778,7 +793,10 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
     for source in (images_dir, masks_dir):
         check_out_dir(source, out_dir, overwrite, OUT_ROOTS)
 
-    pairs, unpaired = find_pairs(images_dir, masks_dir, strict_pairs)
+    if mask_suffix is not None and Path(mask_suffix).suffix.lower() not in MASK_SUFFIXES:
+        raise ConversionError(f'--mask-suffix {mask_suffix!r} must end with a mask file suffix '
+                              f'{list(MASK_SUFFIXES)}, e.g. _mask.png')
+    pairs, unpaired = find_pairs(images_dir, masks_dir, strict_pairs, mask_suffix)
     splits = split_pairs(pairs, test_fraction, test_stems, seed, unpaired)
     if not splits['test']:
         logger.warning('no test split (--test-fraction 0): writing only train; evaluate on '
@@ -900,6 +918,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--strict-pairs', action='store_true',
                         help='stop on images without mask / masks without image instead of '
                              'leaving them out with a warning')
+    parser.add_argument('--mask-suffix', metavar='END',
+                        help='end of the mask file names after the image stem, for masks named '
+                             'e.g. img_1_mask.png (--mask-suffix _mask.png); default: the mask '
+                             'has the image stem and its own suffix')
     return parser.parse_args(argv)
 
 
@@ -909,7 +931,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_conversion(
         lambda: convert_folder(args.images_dir, args.masks_dir, args.out_dir, args.mode,
                                args.classes, args.colour_table, args.test_fraction,
-                               args.test_list, args.seed, args.overwrite, args.strict_pairs),
+                               args.test_list, args.seed, args.overwrite, args.strict_pairs,
+                               args.mask_suffix),
         lambda summary: log_summary(summary, args.out_dir), logger)
 
 
