@@ -2,17 +2,15 @@
 """Tests of tools/dataset_converters/folder.py on tiny image/mask folders."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Dict
 
 import cv2
 import numpy as np
 import pytest
+from helpers import load_script
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
@@ -29,19 +27,7 @@ PIPELINE = [
 ]
 
 
-def load_converter() -> ModuleType:
-    """Import the converter script as a module (tools/ is not a package)."""
-    name = 'folder_converter_under_test'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        # Registered before exec so that dataclasses can resolve the module's annotations.
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-conv = load_converter()
+conv = load_script(SCRIPT)
 
 
 def stripes(i: int, high: int = 1) -> np.ndarray:
