@@ -40,6 +40,7 @@ from torch import nn
 from tqdm import tqdm
 
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
+from mmseg_sam.utils.checkpoint_files import CheckpointError, check_checkpoint_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.ppm')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
@@ -132,8 +133,9 @@ def read_image(path: Path) -> np.ndarray:
 def build_model(config: str, checkpoint: str, device: str = 'cpu',
                 cfg_options: Optional[dict] = None) -> nn.Module:
     """``init_model`` on ``config`` with the backbone's frozen-feature cache switched off."""
-    if not Path(checkpoint).is_file():
-        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    # Missing, empty, truncated, text or unsafe files fail here, naming the file; a checkpoint
+    # of another model fails in init_model (loading is strict for our modules).
+    check_checkpoint_file(checkpoint, what='CHECKPOINT')
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -362,7 +364,7 @@ def cli(argv: Optional[List[str]] = None) -> int:
     """:func:`main` with input errors as a one-line message and exit status 1."""
     try:
         main(argv)
-    except (InferenceError, FileNotFoundError, NotADirectoryError) as error:
+    except (InferenceError, FileNotFoundError, NotADirectoryError, CheckpointError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
     return 0

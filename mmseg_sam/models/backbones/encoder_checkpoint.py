@@ -1,7 +1,8 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """Load official SAM / MobileSAM image-encoder weights into an encoder, strictly.
 
-Accepted files (local path or URL, anything MMEngine's ``CheckpointLoader`` reads):
+Accepted files (local path or URL, anything MMEngine's ``CheckpointLoader`` reads), always
+unpickled with ``weights_only=True`` (:mod:`mmseg_sam.utils.checkpoint_files`):
 
 * a whole official checkpoint (``sam_vit_b_01ec64.pth``, ``mobile_sam.pt``): a flat state dict
   whose encoder keys start with ``image_encoder.``;
@@ -20,7 +21,23 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
+from ...utils.checkpoint_files import load_checkpoint_file
+from ..utils.strict_loading import (
+    CheckpointMismatchError,
+    compare_state_dicts,
+    format_key_list,
+    format_key_report,
+)
+
 StateDict = Dict[str, torch.Tensor]
+
+
+class EncoderCheckpointKeyError(CheckpointMismatchError, KeyError):
+    """The encoder keys of a SAM checkpoint do not fit ``arch`` / ``prefix``."""
+
+
+class EncoderCheckpointShapeError(CheckpointMismatchError, ValueError):
+    """The keys fit but tensor shapes do not (another ``arch`` of the same depth)."""
 
 
 def unwrap_state_dict(checkpoint: object, source: str) -> StateDict:
@@ -48,9 +65,14 @@ def select_encoder_weights(state_dict: StateDict, prefix: str, source: str) -> S
                 if key.startswith(prefix)}
     if any(key.startswith(('patch_embed.', 'neck.')) for key in state_dict):
         return dict(state_dict)
-    sample = sorted(state_dict)[:5]
-    raise KeyError(f'{source}: no key starts with prefix {prefix!r} and the file does not look '
-                   f'like a bare image-encoder state dict either (first keys: {sample})')
+    prefixes = sorted({key.split('.')[0] + '.' for key in state_dict})
+    raise EncoderCheckpointKeyError(
+        f'{source}: no key starts with prefix {prefix!r} and the file does not look like a '
+        f'bare image-encoder state dict either.\n'
+        f'{format_key_list("first parts of its keys", prefixes)}\n'
+        f'Fix: set model.backbone.init_cfg.prefix to the prefix of the encoder keys in the '
+        f"file: 'image_encoder.' for SAM / MobileSAM files, 'backbone.encoder.' for a "
+        f'checkpoint written by tools/train.py.')
 
 
 def resize_pos_embed(pos_embed: torch.Tensor, grid_hw: Tuple[int, int]) -> torch.Tensor:
@@ -105,26 +127,38 @@ def load_encoder_checkpoint(encoder: nn.Module, checkpoint: str,
         logger: MMEngine logger name for the one-line report of what was loaded from where.
 
     Raises:
-        KeyError: when encoder keys are missing or unexpected; the message lists them.
-        ValueError: when a tensor's shape cannot be matched (wrong ``arch`` for the file).
+        EncoderCheckpointKeyError: (a ``KeyError``) when encoder keys are missing or
+            unexpected; the message lists them, at most ten per kind, one per line.
+        EncoderCheckpointShapeError: (a ``ValueError``) when a tensor's shape cannot be
+            matched (wrong ``arch`` for the file); listed the same way.
     """
-    raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger=logger)
+    if '://' in str(checkpoint):  # URLs and other MMEngine schemes
+        raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger=logger)
+    else:  # the same weights_only loader, with errors that name the config option
+        raw = load_checkpoint_file(checkpoint, map_location='cpu',
+                                   what='model.backbone.init_cfg.checkpoint')
     weights = select_encoder_weights(unwrap_state_dict(raw, checkpoint), prefix, checkpoint)
     resized = fit_position_tables(weights, encoder)
 
     own = encoder.state_dict()
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    if missing or unexpected:
-        raise KeyError(f'{checkpoint}: image-encoder keys do not match the architecture.\n'
-                       f'  missing ({len(missing)}): {missing}\n'
-                       f'  unexpected ({len(unexpected)}): {unexpected}\n'
-                       f'Check `arch` and `prefix={prefix!r}`.')
-    wrong_shape = [f'{name}: file {tuple(value.shape)} vs model {tuple(own[name].shape)}'
-                   for name, value in weights.items() if value.shape != own[name].shape]
-    if wrong_shape:
-        raise ValueError(f'{checkpoint}: tensor shapes do not match the architecture '
-                         f'(wrong `arch`?): {wrong_shape[:8]}')
+    missing, unexpected, wrong_shape = compare_state_dicts(weights, own, ignore_missing=())
+    if missing or unexpected or wrong_shape:
+        # KeyError for wrong keys and ValueError for wrong shapes, as callers expect; both
+        # print the whole report readably (CheckpointError.__str__).
+        error = EncoderCheckpointKeyError if missing or unexpected else \
+            EncoderCheckpointShapeError
+        report = format_key_report([
+            ('missing from the file', missing),
+            (f'in the file (under {prefix!r}) but not in the encoder', unexpected),
+            ('wrong shape', wrong_shape),
+        ])
+        raise error(
+            f'{checkpoint}: image-encoder keys and shapes do not match the architecture.\n'
+            f'{report}\n'
+            f'Fix: set model.backbone.arch to the architecture of the file (vit_b/vit_l/vit_h '
+            f'for SAM, vit_t for MobileSAM) and check model.backbone.init_cfg.prefix (now '
+            f"{prefix!r}): 'image_encoder.' for SAM / MobileSAM files, 'backbone.encoder.' "
+            f'for a checkpoint written by tools/train.py.')
     encoder.load_state_dict(weights, strict=True)
     note = f'; resized to the input size: {resized}' if resized else ''
     print_log(f'Loaded {len(weights)} image-encoder tensors from {checkpoint} '

@@ -10,12 +10,13 @@ from mmseg.registry import MODELS
 from torch import nn
 
 from ..utils.frozen_feature_cache import FrozenFeatureCache, build_feature_cache
+from ..utils.strict_loading import StrictLoadingMixin
 from .encoder_archs import ImageSize, as_hw, build_image_encoder, resolve_arch
 from .encoder_checkpoint import load_encoder_checkpoint, resize_pos_embed
 
 
 @MODELS.register_module()
-class SAMFrozenBackbone(BaseModule):
+class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
     """Segment Anything's image encoder with a frozen trunk and a trainable neck.
 
     The trunk (patch embedding, position embedding and transformer blocks, or MobileSAM's
@@ -41,6 +42,11 @@ class SAMFrozenBackbone(BaseModule):
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix='image_encoder.')``
             loads an official SAM / MobileSAM checkpoint unchanged; every encoder key must
             match (an error lists those that do not).
+
+    Loading a model checkpoint (``load_from``, ``--resume``, ``init_model``, any
+    ``load_state_dict``) is strict for this module whatever ``strict`` says: every key under
+    its prefix must be there with its shape, or a :class:`CheckpointMismatchError` lists the
+    differences (see :mod:`mmseg_sam.models.utils.strict_loading`).
 
     Returns (forward):
         tuple of tensors; the last is the neck output (B, 256, H/16, W/16).
@@ -122,6 +128,25 @@ class SAMFrozenBackbone(BaseModule):
                   f'frozen encoder keeps its random initialisation', logger='current',
                   level=30)
         super().init_weights()
+
+    def checkpoint_mismatch_hint(self, config_path: str, checkpoint_keys: Sequence[str],
+                                 wrong_shape: Sequence[str]) -> str:
+        """Cause and fix for a model checkpoint that does not fit (see StrictLoadingMixin)."""
+        raw_file = ("model.backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH), not "
+                    "into load_from, --resume or the CHECKPOINT argument of tools/test.py and "
+                    "tools/inference.py")
+        if any(key.startswith('image_encoder.') for key in checkpoint_keys):
+            lines = ["Its keys start with 'image_encoder.': this is a raw SAM / MobileSAM "
+                     f"file, not a checkpoint of this model. Such a file goes into {raw_file}."]
+        else:
+            lines = [f'Was this checkpoint trained with this config? {config_path}.arch and '
+                     f'.img_size must be those of training (and a raw SAM / MobileSAM file '
+                     f'goes into {raw_file}).']
+        if any(line.split(':')[0].endswith('pos_embed') for line in wrong_shape):
+            lines.append(f'pos_embed has another grid: {config_path}.img_size differs from '
+                         f'training. Keep the training value; inputs of other sizes work '
+                         f'without changing it.')
+        return '\n'.join(lines)
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -8,6 +8,12 @@ from mmseg.registry import MODELS
 from torch import nn
 
 from ..layers import LayerNorm2d
+from ..utils.strict_loading import StrictLoadingMixin
+
+#: Losses that softmax over the logit channels (or need one channel per class), so that with
+#: one logit they learn nothing or fail at the first step.
+SOFTMAX_ONLY_LOSSES = ('TverskyLoss', 'OhemCrossEntropy', 'HuasdorffDisstanceLoss',
+                       'KLDivLoss')
 
 
 class UpsampleBlock(nn.Sequential):
@@ -30,7 +36,7 @@ class UpsampleBlock(nn.Sequential):
 
 
 @MODELS.register_module()
-class ConvTransposeLNHead(BaseDecodeHead):
+class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
     """Upsampling decoder of N transposed-conv blocks and a 1x1 classifier.
 
     With the defaults it is the decoder of the prompt-free SAM fine-tuning recipe: four
@@ -54,6 +60,11 @@ class ConvTransposeLNHead(BaseDecodeHead):
 
     Shapes: input ``inputs[in_index]`` (B, in_channels, h, w) -> logits
     (B, out_channels, h * 2**N, w * 2**N) with N = len(block_channels).
+
+    Head and loss are checked when the head is built, so that a mistake fails before the
+    run rather than mid-run or never: ``out_channels=1`` needs ``num_classes=2`` and losses
+    that read one sigmoid logit; ``out_channels=C > 1`` needs ``num_classes=C``. Loading a
+    model checkpoint is strict for this module (see :class:`StrictLoadingMixin`).
     """
 
     def __init__(self,
@@ -83,6 +94,7 @@ class ConvTransposeLNHead(BaseDecodeHead):
             raise ValueError(f"channels={kwargs['channels']} contradicts block_channels[-1]="
                              f'{block_channels[-1]}; leave `channels` out')
         kwargs.pop('channels', None)
+        check_classes(kwargs.get('num_classes'), kwargs.get('out_channels'))
         # BaseDecodeHead initialises conv_seg with N(0, 0.01). The reference decoder keeps
         # PyTorch's default initialisation everywhere, and with the small-logit start the
         # frozen-SAM model learns several times slower (measured: BCE 0.46 vs 0.20 after 60
@@ -90,10 +102,21 @@ class ConvTransposeLNHead(BaseDecodeHead):
         kwargs.setdefault('init_cfg', None)
         super().__init__(in_channels=in_channels, channels=block_channels[-1],
                          dropout_ratio=dropout_ratio, **kwargs)
+        if self.out_channels == 1:
+            check_one_logit_losses(self.loss_decode)
         widths = (in_channels,) + block_channels
         self.upsample_blocks = nn.Sequential(*[
             UpsampleBlock(widths[i], widths[i + 1], block_dropouts[i], norm_eps)
             for i in range(len(block_channels))])
+
+    def checkpoint_mismatch_hint(self, config_path: str, checkpoint_keys: Sequence[str],
+                                 wrong_shape: Sequence[str]) -> str:
+        """Cause and fix for a model checkpoint that does not fit (see StrictLoadingMixin)."""
+        return (f'Was this checkpoint trained with this config? {config_path}.num_classes, '
+                f'.out_channels and .block_channels must be those of training. To fine-tune '
+                f'from a checkpoint with another head, load only its encoder: '
+                f"model.backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH, "
+                f"prefix='backbone.encoder.') and no load_from.")
 
     def forward(self, inputs: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Map backbone outputs to logits (B, out_channels, h * 2**N, w * 2**N)."""
@@ -102,3 +125,56 @@ class ConvTransposeLNHead(BaseDecodeHead):
             raise ValueError(f'ConvTransposeLNHead got {features.shape[1]} input channels at '
                              f'in_index={self.in_index}, expected in_channels={self.in_channels}')
         return self.cls_seg(self.upsample_blocks(features))
+
+
+def check_classes(num_classes: Optional[int], out_channels: Optional[int]) -> None:
+    """``num_classes`` and ``out_channels`` of the head agree (before MMSeg's own check)."""
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f'model.decode_head.num_classes={num_classes!r}: expected the number of classes '
+            f'including background, at least 2. Fix: for a binary task use num_classes=2, '
+            f'out_channels=1 and a sigmoid loss; for C classes num_classes=out_channels=C.')
+    if out_channels == 1 and num_classes != 2:
+        raise ValueError(
+            f'model.decode_head.out_channels=1 (one sigmoid logit) only works for a binary '
+            f'task, but num_classes={num_classes}: the logit can only tell foreground from '
+            f'background, so classes 2.. are never predicted. Fix: set '
+            f'model.decode_head.out_channels={num_classes} with a softmax loss '
+            f"(loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False)), or "
+            f'num_classes=2 for a binary task.')
+    if out_channels is not None and out_channels not in (1, num_classes):
+        raise ValueError(
+            f'model.decode_head.out_channels={out_channels} does not match '
+            f'num_classes={num_classes}: the head needs one logit per class (or one sigmoid '
+            f'logit for a binary task). Fix: set model.decode_head.out_channels={num_classes}'
+            f'{" (or 1 with a sigmoid loss)" if num_classes == 2 else ""}, or num_classes to '
+            f'the number of classes of the data.')
+
+
+def check_one_logit_losses(losses: nn.Module) -> None:
+    """Every loss of a one-logit head reads that logit as a sigmoid probability."""
+    several = isinstance(losses, nn.ModuleList)
+    for index, loss in enumerate(losses if several else [losses]):
+        name = type(loss).__name__
+        where = f'model.decode_head.loss_decode{f"[{index}]" if several else ""} ({name})'
+        if getattr(loss, 'use_sigmoid', True) is False:
+            raise ValueError(
+                f'{where} has use_sigmoid=False (softmax over the logits), but '
+                f'model.decode_head.out_channels=1: a softmax of one logit is always 1, and '
+                f"the labels 0/1 do not fit one class (torch: 'Target 1 is out of bounds'). "
+                f'Fix: use_sigmoid=True for this binary head, or out_channels=2 with the '
+                f'softmax loss.')
+        if name == 'DiceLoss':
+            raise ValueError(
+                f"{where}: MMSeg's DiceLoss one-hot encodes the label with one channel per "
+                f'logit, so with out_channels=1 it scores the foreground probability against '
+                f"the background mask. Fix: use dict(type='SoftDiceLoss') (sigmoid for one "
+                f'logit, ignores ignore_index), or out_channels=2.')
+        if name in SOFTMAX_ONLY_LOSSES or (
+                name == 'LovaszLoss' and getattr(loss, 'cls_criterion', None) is not None
+                and 'softmax' in getattr(loss.cls_criterion, '__name__', '')):
+            raise ValueError(
+                f'{where} works on a softmax over one logit per class, but '
+                f'model.decode_head.out_channels=1. Fix: use a sigmoid loss '
+                f"(dict(type='CrossEntropyLoss', use_sigmoid=True), dict(type='SoftDiceLoss')) "
+                f'or out_channels=2.')

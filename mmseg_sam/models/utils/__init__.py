@@ -1,4 +1,11 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 from .frozen_feature_cache import FrozenFeatureCache, build_feature_cache
+from .strict_loading import (
+    CheckpointMismatchError,
+    StrictLoadingMixin,
+    format_key_list,
+    format_key_report,
+)
 
-__all__ = ['FrozenFeatureCache', 'build_feature_cache']
+__all__ = ['CheckpointMismatchError', 'FrozenFeatureCache', 'StrictLoadingMixin',
+           'build_feature_cache', 'format_key_list', 'format_key_report']

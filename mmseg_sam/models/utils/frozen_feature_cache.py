@@ -10,11 +10,15 @@ impossible by construction: a different image or different weights give a differ
 
 Storage: an in-memory LRU bounded in megabytes, optionally backed by a directory bounded in
 megabytes too. Features are stored in ``storage_dtype`` (float16 by default: half the memory,
-and the effect on training loss is measured in the tests and the README). Disk entries carry a
-digest of their tensors; a file that fails to load or to verify is deleted and recomputed.
+and the effect on training loss is measured in the tests and the README). Disk entries are
+``torch.save`` files of a dict of tensors and a digest string, read back with
+``torch.load(weights_only=True)``, so a planted file cannot run code; they carry a digest of
+their tensors, and a file that fails to load (or is refused) or fails to verify is deleted and
+recomputed.
 """
 import hashlib
 import os
+import pickle
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -22,6 +26,8 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.logging import print_log
+
+from ...utils.checkpoint_files import load_error_summary
 
 Features = List[torch.Tensor]
 
@@ -66,8 +72,32 @@ class FrozenFeatureCache:
         self._disk_bytes = 0
         self.stats: Dict[str, int] = dict(hits=0, misses=0, corrupt=0, evicted=0)
         if self.disk_dir is not None:
-            self.disk_dir.mkdir(parents=True, exist_ok=True)
+            self._prepare_disk_dir(self.disk_dir)
             self._disk_bytes = sum(p.stat().st_size for p in self.disk_dir.glob('*.pt'))
+
+    @staticmethod
+    def _prepare_disk_dir(disk_dir: Path) -> None:
+        """Create ``disk_dir`` and make sure entries can be written there, now.
+
+        Otherwise a path that is a file, or a folder without write permission, fails at the
+        first cached batch with a bare ``FileExistsError`` / ``PermissionError``.
+        """
+        option = 'model.backbone.feature_cache.disk_dir'
+        if disk_dir.exists() and not disk_dir.is_dir():
+            raise ValueError(f'{option}={str(disk_dir)!r} is an existing file, not a folder. '
+                             f'Fix: give a folder path (it is created if missing), or None '
+                             f'to keep the cache in memory only.')
+        try:
+            disk_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f'{option}={str(disk_dir)!r} cannot be created '
+                             f'({error.strerror or error}). Fix: give a folder path that can '
+                             f'be created (each parent a folder you may write to), or None '
+                             f'to keep the cache in memory only.') from error
+        if not os.access(disk_dir, os.W_OK | os.X_OK):
+            raise ValueError(f'{option}={str(disk_dir)!r} is not writable. Fix: give a '
+                             f'folder you may write to, or None to keep the cache in memory '
+                             f'only.')
 
     @staticmethod
     def make_key(image: torch.Tensor, context: str) -> str:
@@ -130,10 +160,12 @@ class FrozenFeatureCache:
             if record['digest'] != tensor_digest(features):
                 raise ValueError('digest mismatch')
             return features
-        except Exception as error:  # any unreadable or inconsistent file is recomputed
+        except Exception as error:  # any unreadable, refused or inconsistent file is recomputed
             self.stats['corrupt'] += 1
-            print_log(f'feature cache: {path} is corrupt ({error}); recomputing it',
-                      logger='current', level=30)
+            reason = ('refused by weights-only loading: ' if isinstance(
+                error, pickle.UnpicklingError) else '') + load_error_summary(error)
+            print_log(f'feature cache: {path} is corrupt ({reason}); deleting and recomputing '
+                      f'it', logger='current', level=30)
             if path.exists():
                 self._disk_bytes -= path.stat().st_size
                 path.unlink()

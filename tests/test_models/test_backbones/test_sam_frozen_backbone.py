@@ -46,15 +46,28 @@ def test_mismatched_keys_are_an_error_listing_them(official_checkpoint):
     _, path = official_checkpoint
     wrong_depth = dict(TINY_VIT_ARCH, depth=3)
     backbone = SAMFrozenBackbone(arch=wrong_depth, img_size=64, init_cfg=pretrained(path))
-    with pytest.raises(KeyError, match=r'missing \(\d+\).*blocks\.2\.'):
+    with pytest.raises(KeyError, match=r'(?s)missing from the file \(14\):.*blocks\.2\.') \
+            as error:
         backbone.init_weights()
+    # Readable: str() is the message (not a KeyError repr), one key per line, capped.
+    message = str(error.value)
+    assert '\\n' not in message and message.count('\n') < 20
+    assert '\n    blocks.2.norm1.weight\n' in message and '... and 4 more' in message
+    assert 'model.backbone.arch' in message
 
 
 def test_wrong_prefix_is_an_error(official_checkpoint):
     _, path = official_checkpoint
     backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64,
                                  init_cfg=pretrained(path, prefix='mask_decoder.'))
-    with pytest.raises(KeyError, match='keys do not match'):
+    # The file has mask_decoder.* keys, which are no encoder.
+    with pytest.raises(KeyError, match=r"(?s)keys and shapes do not match.*missing from the "
+                                       r"file.*init_cfg\.prefix \(now 'mask_decoder\.'\)"):
+        backbone.init_weights()
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64,
+                                 init_cfg=pretrained(path, prefix='decoder.'))
+    with pytest.raises(KeyError, match="(?s)no key starts with prefix 'decoder.'.*"
+                                       r"image_encoder\..*model\.backbone\.init_cfg\.prefix"):
         backbone.init_weights()
 
 
@@ -145,3 +158,51 @@ def test_out_indices_return_block_features_before_the_neck_output():
     assert [tuple(o.shape) for o in outputs] == [(1, 32, 4, 4), (1, 256, 4, 4)]
     with pytest.raises(ValueError, match='out_indices'):
         SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, out_indices=(5,))
+
+
+def test_state_dict_of_another_arch_is_refused_even_with_strict_false():
+    """torch and MMEngine copy what fits and leave the rest random; ours refuses."""
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    deeper = SAMFrozenBackbone(arch=dict(TINY_VIT_ARCH, depth=3, num_heads=1,
+                                         global_attn_indexes=(2,)), img_size=64)
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    for strict in (True, False):
+        with pytest.raises(RuntimeError, match='does not fit SAMFrozenBackbone') as error:
+            backbone.load_state_dict(deeper.state_dict(), strict=strict)
+    message = str(error.value)
+    assert 'in the checkpoint but not in the model (14):\n    encoder.blocks.2.norm1.weight\n' \
+        in message and '... and 4 more' in message
+    assert 'wrong shape (4):\n    encoder.blocks.0.attn.rel_pos_h: checkpoint (3, 32) vs ' \
+        'model (3, 16)\n' in message
+    assert 'Was this checkpoint trained with this config? SAMFrozenBackbone.arch' in message
+    # Nothing was copied before the error.
+    assert all(torch.equal(before[k], v) for k, v in backbone.state_dict().items())
+    # The same arch loads.
+    backbone.load_state_dict(SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64).state_dict())
+
+
+def test_state_dict_of_another_img_size_says_so():
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    other = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=128)
+    with pytest.raises(RuntimeError, match=r'(?s)encoder\.pos_embed: checkpoint \(1, 8, 8, 32\) '
+                                           r'vs model \(1, 4, 4, 32\).*pos_embed has another '
+                                           r'grid: SAMFrozenBackbone\.img_size differs'):
+        backbone.load_state_dict(other.state_dict())
+
+
+def test_init_cfg_checkpoint_bypasses_the_model_level_check(official_checkpoint):
+    """Our own init path loads the encoder alone (strictly), never through the backbone."""
+    official, path = official_checkpoint
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, init_cfg=pretrained(path))
+    backbone.init_weights()
+    torch.testing.assert_close(backbone.encoder.pos_embed, official.pos_embed)
+
+
+def test_raw_sam_state_dict_is_refused_with_the_init_cfg_hint(official_checkpoint):
+    _, path = official_checkpoint
+    backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    raw = torch.load(path, weights_only=True)
+    with pytest.raises(RuntimeError, match=r"(?s)Its keys start with 'image_encoder\.': this "
+                                           r'is a raw SAM / MobileSAM file.*'
+                                           r"model\.backbone\.init_cfg=dict\(type='Pretrained'"):
+        backbone.load_state_dict(raw)

@@ -54,3 +54,65 @@ def test_classifier_keeps_pytorch_default_init():
     # PyTorch's default for a 1x1 conv with 16 inputs: U(-1/4, 1/4), std ~0.14.
     weight = head.conv_seg.weight
     assert weight.abs().max() <= 0.25 and weight.std() > 0.05
+
+
+SIGMOID_CE = dict(type='CrossEntropyLoss', use_sigmoid=True)
+SOFTMAX_CE = dict(type='CrossEntropyLoss', use_sigmoid=False)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    # One logit for three classes: MMSeg builds it, and classes 2.. are never predicted.
+    (dict(num_classes=3, out_channels=1, loss_decode=SIGMOID_CE),
+     r'out_channels=1 \(one sigmoid logit\) only works for a binary task, but '
+     r'num_classes=3.*Fix: set model\.decode_head\.out_channels=3'),
+    # A softmax CE on one logit fails at the first step with 'Target 1 is out of bounds'.
+    (dict(num_classes=2, out_channels=1, loss_decode=SOFTMAX_CE),
+     r'model\.decode_head\.loss_decode \(CrossEntropyLoss\) has use_sigmoid=False.*'
+     r'Target 1 is out of bounds.*Fix: use_sigmoid=True'),
+    (dict(num_classes=2, out_channels=1, loss_decode=[SIGMOID_CE, SOFTMAX_CE]),
+     r'loss_decode\[1\] \(CrossEntropyLoss\) has use_sigmoid=False'),
+    (dict(num_classes=2, out_channels=1, loss_decode=dict(type='DiceLoss')),
+     r"MMSeg's DiceLoss.*against the background mask.*SoftDiceLoss"),
+    (dict(num_classes=2, out_channels=1, loss_decode=dict(type='TverskyLoss')),
+     r'\(TverskyLoss\) works on a softmax'),
+    (dict(num_classes=5, out_channels=3, loss_decode=SOFTMAX_CE),
+     r'model\.decode_head\.out_channels=3 does not match num_classes=5.*Fix: set '
+     r'model\.decode_head\.out_channels=5'),
+    (dict(num_classes=1, out_channels=1, loss_decode=SIGMOID_CE),
+     r'model\.decode_head\.num_classes=1: expected .* at least 2.*num_classes=2, '
+     r'out_channels=1'),
+])
+def test_head_and_loss_must_agree(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ConvTransposeLNHead(threshold=0.5, **kwargs)
+
+
+@pytest.mark.parametrize('kwargs', [
+    BINARY,
+    dict(num_classes=2, out_channels=1, threshold=0.5,
+         loss_decode=[SIGMOID_CE, dict(type='SoftDiceLoss')]),
+    dict(num_classes=2, out_channels=2, loss_decode=SOFTMAX_CE),
+    dict(num_classes=4, out_channels=4, loss_decode=[SOFTMAX_CE, dict(type='DiceLoss')]),
+    dict(num_classes=4, loss_decode=SOFTMAX_CE),  # out_channels defaults to num_classes
+])
+def test_consistent_heads_build(kwargs):
+    ConvTransposeLNHead(**kwargs)
+
+
+def test_checkpoint_of_another_head_is_refused_with_the_fine_tuning_fix():
+    trained = ConvTransposeLNHead(num_classes=3, out_channels=3, loss_decode=SOFTMAX_CE)
+    head = ConvTransposeLNHead(**BINARY)
+    for strict in (True, False):  # strict=False does not make a random classifier silent
+        with pytest.raises(RuntimeError, match=r"(?s)does not fit ConvTransposeLNHead.*"
+                                               r'wrong shape \(2\):\n    conv_seg\.weight: '
+                                               r'checkpoint \(3, 16, 1, 1\) vs model '
+                                               r"\(1, 16, 1, 1\).*prefix='backbone\.encoder\.'"):
+            head.load_state_dict(trained.state_dict(), strict=strict)
+    state = head.state_dict()
+    del state['upsample_blocks.0.0.bias']
+    state['extra.weight'] = torch.zeros(1)
+    with pytest.raises(RuntimeError, match=r'(?s)missing from the checkpoint \(1\):\n'
+                                           r'    upsample_blocks\.0\.0\.bias\n.*'
+                                           r'not in the model \(1\):\n    extra\.weight'):
+        head.load_state_dict(state)
+    head.load_state_dict(ConvTransposeLNHead(**BINARY).state_dict())  # same config: fine

@@ -142,3 +142,17 @@ def test_tiny_vit_trunk_with_batchnorm_counters_is_cached():
     torch.testing.assert_close(first, second)
     assert all(torch.equal(before, m.running_mean) for before, m in zip(
         running_means, (m for m in backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))))
+
+
+def test_disk_dir_that_is_a_file_or_cannot_be_created_fails_at_build(tmp_path):
+    a_file = tmp_path / 'cache.txt'
+    a_file.write_text('not a folder')
+    with pytest.raises(ValueError, match=r"model\.backbone\.feature_cache\.disk_dir='.*cache\."
+                                         r"txt' is an existing file, not a folder\. Fix: give"):
+        cached_backbone(disk_dir=str(a_file))
+    with pytest.raises(ValueError, match=r"feature_cache\.disk_dir='.*cache\.txt/sub' cannot "
+                                         r'be created \(.*\)\. Fix: give a folder path'):
+        SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64,
+                          feature_cache=dict(disk_dir=str(a_file / 'sub')))
+    cached_backbone(disk_dir=str(tmp_path / 'new' / 'cache'))  # missing folders are created
+    assert (tmp_path / 'new' / 'cache').is_dir()
