@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
 from mmseg_sam.utils.runner_cli import (
     add_common_runner_arguments,
+    check_runner_checkpoint,
     load_config,
     parse_runner_args,
 )
@@ -53,7 +54,12 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    cfg = build_config(parse_args(argv))
+    args = parse_args(argv)
+    cfg = build_config(args)
+    # A missing, damaged or unsafe checkpoint fails now, naming the option, not after the
+    # datasets and the model are built.
+    check_runner_checkpoint(cfg, what='--resume' if args.resume not in (None, 'auto')
+                            else 'load_from')
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS
         runner = RUNNERS.build(cfg)

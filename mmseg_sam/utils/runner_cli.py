@@ -13,6 +13,8 @@ from typing import List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
 
+from .checkpoint_files import check_checkpoint_file
+
 #: Values of ``--launcher``; ``none`` runs a single process without torch.distributed.
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -86,8 +88,59 @@ def load_config(args: argparse.Namespace, extra_files: Sequence[Tuple[str, str]]
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    prepare_cpu_distributed(cfg)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def check_runner_checkpoint(cfg: Config, what: str = 'load_from') -> None:
+    """Check the checkpoint the runner will load or resume from, before it builds anything.
+
+    Which file MMEngine's ``Runner.load_or_resume`` reads: ``cfg.load_from`` (with or without
+    ``cfg.resume``), or with ``cfg.resume`` alone the latest checkpoint named by the work
+    dir's ``last_checkpoint`` file, when there is one. URLs are left to the loader.
+
+    Args:
+        cfg: the runner config (``load_from``, ``resume``, ``work_dir``).
+        what: how the messages name ``load_from`` (``'--resume'``, ``'CHECKPOINT'``, ...).
+
+    Raises:
+        FileNotFoundError, CheckpointFileError, UnsafeCheckpointError: see
+            :func:`~mmseg_sam.utils.checkpoint_files.check_checkpoint_file`.
+    """
+    path = cfg.get('load_from')
+    if path is None and cfg.get('resume') and cfg.get('work_dir'):
+        from mmengine.runner import find_latest_checkpoint
+        path = find_latest_checkpoint(cfg.work_dir)
+        what = f'--resume (latest checkpoint of {cfg.work_dir})'
+    if path:
+        check_checkpoint_file(path, what=what)
+
+
+def prepare_cpu_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work on machines without CUDA (gloo, DDP on CPU).
+
+    MMEngine 0.10's ``init_dist`` always calls ``torch.cuda.set_device``, and its DDP wrapper
+    passes ``device_ids=[LOCAL_RANK]``, which DDP refuses for a model on the CPU; neither can
+    be changed from a config. Without CUDA this starts the process group itself with gloo
+    (MMEngine then skips ``init_dist``) unless the config names another backend, and lets
+    DDP wrap the CPU model (``device_ids=None``, unless the config sets it). With CUDA, or
+    without a launcher, nothing changes.
+    """
+    import torch
+    import torch.distributed as torch_dist
+    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend=dist_cfg['backend'])
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper

@@ -48,4 +48,5 @@ model = dict(
 
 # MaskCheckHook refuses masks that do not fit the head (values, sizes, 0/255 in a 0/1 task)
 # before the run starts, naming the files.
-custom_hooks = [dict(type='FrozenFeatureCacheHook'), dict(type='MaskCheckHook')]
+custom_hooks = [dict(type='FrozenFeatureCacheHook'), dict(type='MaskCheckHook'),
+                dict(type='RngStateHook')]

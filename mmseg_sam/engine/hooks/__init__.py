@@ -1,5 +1,6 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 from .frozen_feature_cache_hook import FrozenFeatureCacheHook
 from .mask_check_hook import MaskCheckHook
+from .rng_state_hook import RngStateHook
 
-__all__ = ['FrozenFeatureCacheHook', 'MaskCheckHook']
+__all__ = ['FrozenFeatureCacheHook', 'MaskCheckHook', 'RngStateHook']
