@@ -15,7 +15,7 @@ def test_import_registers_every_module_in_mmseg_registries():
         DATASETS: ['AdBoardDataset', 'FolderSegDataset', 'FootballDataset',
                    'SeededSubsetDataset'],
         METRICS: ['PerImageIoUMetric'],
-        HOOKS: ['FrozenFeatureCacheHook', 'MaskCheckHook'],
+        HOOKS: ['FrozenFeatureCacheHook', 'MaskCheckHook', 'RngStateHook'],
         TRANSFORMS: ['BinarizeMask'],
     }
     for registry, names in expected.items():
