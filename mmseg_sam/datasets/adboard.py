@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from .non_empty_seg_dataset import NonEmptySegDataset
 
 
 @DATASETS.register_module()
-class AdBoardDataset(BaseSegDataset):
+class AdBoardDataset(NonEmptySegDataset):
     """Advertisement boards vs. everything else.
 
     Expected layout (MMSeg's usual one)::

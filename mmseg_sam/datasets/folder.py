@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from mmengine import fileio
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from .non_empty_seg_dataset import NonEmptySegDataset
 
 #: The metadata file the converter writes into the dataset root.
 META_FILE = 'dataset_meta.json'
@@ -49,7 +50,7 @@ def read_dataset_meta(data_root: str) -> Dict[str, Any]:
 
 
 @DATASETS.register_module()
-class FolderSegDataset(BaseSegDataset):
+class FolderSegDataset(NonEmptySegDataset):
     """Images and index masks in MMSeg's layout, with class names read from the data.
 
     Layout (what ``tools/dataset_converters/folder.py`` writes)::
@@ -78,16 +79,6 @@ class FolderSegDataset(BaseSegDataset):
         kwargs.setdefault('img_suffix', meta['img_suffix'])
         kwargs.setdefault('seg_map_suffix', meta['seg_map_suffix'])
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
-
-    def load_data_list(self) -> List[dict]:
-        """MMSeg's file listing, with an error naming the folder when it finds nothing."""
-        data_list = super().load_data_list()
-        if not data_list:
-            raise ValueError(
-                f'FolderSegDataset: no {self.img_suffix!r} images in '
-                f'{self.data_prefix.get("img_path")} (data_root {self.data_root}); check '
-                f'data_prefix, or convert the data with tools/dataset_converters/folder.py')
-        return data_list
 
 
 __all__ = ['FolderSegDataset', 'META_FILE', 'read_dataset_meta']

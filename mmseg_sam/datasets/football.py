@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Tuple
 
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from .non_empty_seg_dataset import NonEmptySegDataset
 
 RGB = Tuple[int, int, int]
 
@@ -59,7 +60,7 @@ assert FOOTBALL_CLASS_TABLE[FOOTBALL_ADVERTISEMENT_INDEX].name == 'Advertisement
 
 
 @DATASETS.register_module()
-class FootballDataset(BaseSegDataset):
+class FootballDataset(NonEmptySegDataset):
     """Acme AI football frames with 12 classes (label value == class index).
 
     Expected layout (written by ``tools/dataset_converters/football.py``)::

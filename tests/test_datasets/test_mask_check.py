@@ -154,3 +154,20 @@ def test_hook_checks_built_loops_and_the_class_count(tmp_path):
                                              r'but model.decode_head.num_classes=2.*'
                                              r'num_classes=3 model.decode_head.out_channels=3'):
         run_hook(dataset, 2)
+
+
+@pytest.mark.parametrize('dataset_type', ['AdBoardDataset', 'FootballDataset'])
+def test_an_empty_split_is_named_when_the_dataset_is_built(tmp_path, dataset_type):
+    """Not MMSeg's 'need at least one array to concatenate' from its serialisation."""
+    (tmp_path / 'img_dir' / 'test').mkdir(parents=True)
+    with pytest.raises(ValueError, match=rf"{dataset_type}: no '\.[a-z]+' images in "
+                                         r'.*img_dir/test'):
+        DATASETS.build(dict(type=dataset_type, data_root=str(tmp_path),
+                            data_prefix=dict(img_path='img_dir/test',
+                                             seg_map_path='ann_dir/test'),
+                            pipeline=PIPELINE))
+
+
+def test_an_empty_wrapped_dataset_is_named_by_its_config_key():
+    with pytest.raises(MaskCheckError, match=r'val_dataloader.dataset is empty'):
+        check_dataset_masks([], 2, 255, 'val_dataloader.dataset')
