@@ -135,21 +135,24 @@ class BuiltLoop(BaseLoop):
         pass
 
 
-def run_hook(dataset, num_classes: int):
+def run_hook(dataset, num_classes: int, hook=None):
     head = SimpleNamespace(num_classes=num_classes, ignore_index=255)
     messages = []
     runner = SimpleNamespace(model=SimpleNamespace(decode_head=head), _val_loop=None,
                              _test_loop=dict(type='TestLoop'),  # not built: not checked
                              logger=SimpleNamespace(info=messages.append))
     runner._train_loop = BuiltLoop(runner, SimpleNamespace(dataset=dataset))
-    MaskCheckHook().before_run(runner)
+    (hook or MaskCheckHook()).before_run(runner)
     return messages
 
 
 def test_hook_checks_built_loops_and_the_class_count(tmp_path):
     write_pair(tmp_path, 'a', blob(2))
     dataset = build(tmp_path, classes=('background', 'board', 'pitch'))
-    assert 'train_dataloader.dataset, 1 mask(s) fit the head (3 classes' in run_hook(dataset, 3)[0]
+    hook = MaskCheckHook()
+    assert 'train_dataloader.dataset, 1 mask(s) fit the head (3 classes' in run_hook(
+        dataset, 3, hook)[0]
+    assert run_hook(dataset, 3, hook) == []  # train() then test() on one runner: checked once
     with pytest.raises(MaskCheckError, match=r"has 3 classes \['background', 'board', 'pitch'\] "
                                              r'but model.decode_head.num_classes=2.*'
                                              r'num_classes=3 model.decode_head.out_channels=3'):

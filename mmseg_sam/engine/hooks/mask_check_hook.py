@@ -34,6 +34,10 @@ class MaskCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
+    def __init__(self) -> None:
+        # One check per dataset: a runner that trains and then tests calls before_run twice.
+        self._checked: set = set()
+
     @staticmethod
     def find_head(runner) -> Optional[nn.Module]:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -49,6 +53,8 @@ class MaskCheckHook(Hook):
             if not isinstance(loop, BaseLoop):
                 continue  # not part of this run (MMEngine builds loops on demand)
             dataset = loop.dataloader.dataset
+            if id(dataset) in self._checked:
+                continue
             where = f'{key}.dataset'
             classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
             if classes is not None and len(classes) != num_classes:
@@ -63,6 +69,7 @@ class MaskCheckHook(Hook):
                                          require_foreground=(key == 'train_dataloader'))
             shares = ', '.join(f'{label}: {share:.1%}'
                                for label, share in report.fractions().items())
+            self._checked.add(id(dataset))
             runner.logger.info(f'Masks checked: {where}, {report.num_masks} mask(s) fit the head '
                                f'({num_classes} classes, ignore {ignore_index}); pixels per '
                                f'label {{{shares}}}')
