@@ -121,7 +121,8 @@ def write_tiny_run_config(repo_root: Path, base: str, config: Path, data_root: P
 
     It swaps in a random :data:`TINY_VIT_ARCH` encoder, 64 x 64 images from ``data_root``
     (a :func:`write_segmentation_tree`), no loader worker processes, a checkpoint at
-    iteration 2 and logging every iteration.
+    iteration 2 and logging every iteration. The top-level ``test_pipeline`` (which MMSeg's
+    ``inference_model`` reads) resizes to 64 x 64 too.
     """
     pipeline = ("[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), "
                 "dict(type='Resize', scale=(64, 64), keep_ratio=False), "
@@ -141,6 +142,7 @@ val_dataloader = dict({loader}, dataset=dict(held_out=1, dataset=dict(
     data_root={str(data_root)!r}, pipeline={test_pipeline})))
 test_dataloader = dict({loader}, dataset=dict(data_root={str(data_root)!r},
                                                pipeline={test_pipeline}))
+test_pipeline = {test_pipeline}
 train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(checkpoint=dict(interval=2), visualization=dict(draw=False),
                      logger=dict(interval=1))
@@ -161,3 +163,17 @@ def load_script(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def train_tiny_checkpoint(repo_root: Path, base: str, tmp_path: Path) -> Tuple[Path, Path, Path]:
+    """Train :func:`write_tiny_run_config` of ``base`` for 2 iterations with tools/train.py.
+
+    Returns:
+        ``(config, checkpoint, data_root)``: the tiny config, its ``iter_2.pth`` and the
+        generated dataset (4 train and 2 test images of 48 x 80).
+    """
+    data_root = write_segmentation_tree(tmp_path / 'data', {'train': 4, 'test': 2})
+    config = write_tiny_run_config(repo_root, base, tmp_path / 'tiny.py', data_root)
+    load_script(repo_root / 'tools' / 'train.py').main([str(config), '--work-dir',
+                                                        str(tmp_path / 'work')])
+    return config, tmp_path / 'work' / 'iter_2.pth', data_root

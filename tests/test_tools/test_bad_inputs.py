@@ -22,9 +22,8 @@ from helpers import (
     TINY_VIT_ARCH,
     load_script,
     official_tiny_encoder,
+    train_tiny_checkpoint,
     write_official_sam_checkpoint,
-    write_segmentation_tree,
-    write_tiny_run_config,
 )
 
 from mmseg_sam.models.backbones import SAMFrozenBackbone
@@ -32,12 +31,6 @@ from mmseg_sam.models.utils import CheckpointMismatchError
 from mmseg_sam.utils.checkpoint_files import CheckpointFileError, UnsafeCheckpointError
 
 BASE = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
-TEST_PIPELINE = """
-test_pipeline = [dict(type='LoadImageFromFile'),
-                 dict(type='Resize', scale=(64, 64), keep_ratio=False),
-                 dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
-"""
-
 
 class TouchMarker:
     """Unpickled without ``weights_only``, this creates the file ``path`` (``io.open``)."""
@@ -52,13 +45,9 @@ class TouchMarker:
 @pytest.fixture(scope='module')
 def run(repo_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('bad_inputs')
-    data_root = write_segmentation_tree(tmp / 'data', {'train': 4, 'test': 2})
-    config = write_tiny_run_config(repo_root, BASE, tmp / 'tiny.py', data_root)
-    config.write_text(config.read_text() + TEST_PIPELINE)
+    config, checkpoint, data_root = train_tiny_checkpoint(repo_root, BASE, tmp)
     tools = SimpleNamespace(**{name: load_script(repo_root / 'tools' / f'{name}.py')
                                for name in ('train', 'test', 'inference')})
-    tools.train.main([str(config), '--work-dir', str(tmp / 'work')])
-    checkpoint = tmp / 'work' / 'iter_2.pth'
     raw = write_official_sam_checkpoint(tmp / 'mobile_sam.pt', official_tiny_encoder(64))
 
     # Crafted files: a real checkpoint and a raw SAM file, each with a payload that runs

@@ -6,19 +6,9 @@ from typing import List
 import cv2
 import numpy as np
 import pytest
-from helpers import (
-    load_script,
-    write_segmentation_tree,
-    write_tiny_run_config,
-)
+from helpers import load_script, train_tiny_checkpoint
 
 BASE = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
-# inference_model reads the top-level test_pipeline; the base one resizes to 1024 x 576.
-TEST_PIPELINE = """
-test_pipeline = [dict(type='LoadImageFromFile'),
-                 dict(type='Resize', scale=(64, 64), keep_ratio=False),
-                 dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
-"""
 FRAMES, WIDTH, HEIGHT = 7, 72, 40  # odd size: resized to 64 x 64 and back
 
 
@@ -31,13 +21,8 @@ def tool(repo_root):
 def trained(repo_root, tmp_path_factory):
     """A 2-iteration checkpoint of the adboard config with a tiny random encoder."""
     tmp_path = tmp_path_factory.mktemp('inference_tool')
-    data_root = write_segmentation_tree(tmp_path / 'data', {'train': 4, 'test': 2})
-    config = write_tiny_run_config(repo_root, BASE, tmp_path / 'tiny.py', data_root)
-    config.write_text(config.read_text() + TEST_PIPELINE)
-    work_dir = tmp_path / 'work'
-    load_script(repo_root / 'tools' / 'train.py').main([str(config), '--work-dir',
-                                                        str(work_dir)])
-    return dict(config=str(config), checkpoint=str(work_dir / 'iter_2.pth'),
+    config, checkpoint, data_root = train_tiny_checkpoint(repo_root, BASE, tmp_path)
+    return dict(config=str(config), checkpoint=str(checkpoint),
                 data_root=data_root, tmp_path=tmp_path)
 
 
