@@ -309,3 +309,24 @@ def test_mixin_trains_two_iterations_and_predicts(config):
     predictions = model.val_step(data)
     assert predictions[0].pred_sem_seg.data.shape == (1, *INPUT)
     assert set(predictions[0].pred_sem_seg.data.unique().tolist()) <= {0, 1}
+
+
+def test_a_child_config_changing_the_subset_changes_the_subset(tmp_path):
+    """The labelled-subset knobs are the dataset's own keys (no top-level variable in the
+    base, which MMEngine resolves inside the base, so reassigning it in a child would change
+    nothing): a child config that sets them changes the frames that are built."""
+    from helpers import write_segmentation_tree
+
+    from mmseg_sam.datasets.seeded_split import seeded_order
+    data_root = write_segmentation_tree(tmp_path / 'data', {'train': 15}, size=(8, 8))
+    config = CONFIG_ROOT / ('sam_frozen/'
+                            'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py')
+    child = tmp_path / 'child.py'
+    child.write_text(f"_base_ = [{str(config)!r}]\n"
+                     f"train_dataloader = dict(dataset=dict(size=3, seed=4, dataset=dict(\n"
+                     f"    data_root={str(data_root)!r})))\n")
+    dataset = DATASETS.build(Config.fromfile(str(child)).train_dataloader.dataset)
+    names = [Path(dataset.get_data_info(i)['img_path']).name for i in range(len(dataset))]
+    order = seeded_order(15, 4)[10:13]  # after the 10 held-out frames of the base
+    assert names == [sorted(p.name for p in (data_root / 'img_dir/train').iterdir())[i]
+                     for i in order]

@@ -10,9 +10,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
-crop_size = (576, 1024)  # (height, width)
+input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
 norm_cfg = dict(type='BN', requires_grad=True, momentum=0.01)
-data_preprocessor = dict(size=crop_size)
+data_preprocessor = dict(size=input_size)
 class_head = dict(num_classes=12, norm_cfg=norm_cfg)
 # A child's list replaces the base's list, so MMSeg's two auxiliary FCN heads are restated
 # whole: on the global features (128 channels, 1/32) and on the learning-to-downsample

@@ -12,9 +12,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
-crop_size = (576, 1024)  # (height, width)
+input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(size=crop_size)
+data_preprocessor = dict(size=input_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(norm_cfg=norm_cfg),

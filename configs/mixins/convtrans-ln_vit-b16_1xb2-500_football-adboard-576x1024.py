@@ -12,11 +12,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
-crop_size = (576, 1024)  # (height, width)
-data_preprocessor = dict(size=crop_size)
+input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
+data_preprocessor = dict(size=input_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(img_size=crop_size),
+    backbone=dict(img_size=input_size),
     decode_head=dict(
         _delete_=True,
         type='ConvTransposeLNHead',

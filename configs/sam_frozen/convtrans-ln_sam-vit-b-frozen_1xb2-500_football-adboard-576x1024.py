@@ -1,9 +1,12 @@
 # The adboard football config with SAM ViT-B (official sam_vit_b_01ec64.pth) instead of
 # MobileSAM; everything else equal.
-_base_ = ['./convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py']
-sam_vit_b_checkpoint = 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth'  # noqa
+_base_ = [
+    '../_base_/models/convtrans-ln_sam-vit-b.py',
+    '../_base_/datasets/football_adboard.py',
+    '../_base_/schedules/schedule_adam-1e-3_500it.py',
+    '../_base_/default_runtime.py',
+]
+input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
 model = dict(
-    backbone=dict(
-        arch='vit_b',
-        init_cfg=dict(type='Pretrained', checkpoint=sam_vit_b_checkpoint,
-                      prefix='image_encoder.')))
+    data_preprocessor=dict(size=input_size),
+    backbone=dict(img_size=input_size, feature_cache=dict(max_memory_mb=4096)))

@@ -12,7 +12,7 @@ _base_ = [
 dataset_type = 'STAREDataset'
 data_root = '{{$STARE_DATA_ROOT:data/stare}}'
 img_scale = (704, 608)  # (width, height) for mmcv's Resize
-crop_size = (608, 704)  # (height, width)
+input_size = (608, 704)  # (height, width): the padded model input, nothing is cropped
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -46,8 +46,8 @@ val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']),
 test_evaluator = val_evaluator
 
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(img_size=crop_size),
+    data_preprocessor=dict(size=input_size),
+    backbone=dict(img_size=input_size),
     decode_head=dict(loss_decode=[
         dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         dict(type='SoftDiceLoss', loss_weight=1.0)]))

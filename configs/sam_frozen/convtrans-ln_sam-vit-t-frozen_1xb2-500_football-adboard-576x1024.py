@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/schedules/schedule_adam-1e-3_500it.py',
     '../_base_/default_runtime.py',
 ]
-crop_size = (576, 1024)  # (height, width)
+input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(img_size=crop_size, feature_cache=dict(max_memory_mb=4096)))
+    data_preprocessor=dict(size=input_size),
+    backbone=dict(img_size=input_size, feature_cache=dict(max_memory_mb=4096)))
