@@ -1,8 +1,7 @@
 # MMSeg's SegFormer recipe (AdamW lr 6e-5, weight decay 0.01, no decay on norms and position
 # blocks, 10x lr on the heads; linear warm-up, then linear (power 1) decay to 0) shrunk to
 # our 500-iteration budget: the warm-up keeps its share of the schedule (1,500 of 160k
-# iterations, ~1%, so 5 here). Loop, validation, checkpointing and logging are those of
-# schedule_adam-1e-3_500it.py.
+# iterations, ~1%, so 5 here). Loop and validation are those of schedule_adam-1e-3_500it.py.
 _base_ = ['./schedule_adam-1e-3_500it.py']
 
 optim_wrapper = dict(

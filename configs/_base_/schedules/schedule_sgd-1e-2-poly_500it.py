@@ -1,7 +1,7 @@
 # MMSeg's CNN recipe (schedule_40k/160k: SGD lr 0.01, momentum 0.9, weight decay 5e-4, poly
-# decay to 1e-4 with power 0.9) shrunk to our 500-iteration budget. Loop, validation,
-# checkpointing and logging are those of schedule_adam-1e-3_500it.py, so every model of a
-# comparison is evaluated and its best checkpoint picked the same way.
+# decay to 1e-4 with power 0.9) shrunk to our 500-iteration budget. Loop and validation are
+# those of schedule_adam-1e-3_500it.py (checkpointing and logging those of default_runtime.py),
+# so every model of a comparison is evaluated and its best checkpoint picked the same way.
 _base_ = ['./schedule_adam-1e-3_500it.py']
 
 optim_wrapper = dict(
