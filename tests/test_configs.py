@@ -4,7 +4,8 @@ our data protocol; mix-ins train two iterations and predict.
 
 Models are built on the CPU, shrunk by :func:`shrink`, and never load weights: SAM configs
 drop their checkpoint, the others use the documented from-scratch switch
-(``model.pretrained=None model.backbone.init_cfg=None``).
+(``model.pretrained=None model.backbone.init_cfg=None``,
+:func:`~mmseg_sam.utils.pretrained_weights.without_pretrained_weights`).
 """
 import copy
 import importlib.util
@@ -23,6 +24,10 @@ from mmseg.registry import DATASETS, MODELS
 
 import mmseg_sam  # noqa: F401
 from mmseg_sam.models.backbones.encoder_archs import SAM_VIT_ARCHS
+from mmseg_sam.utils.pretrained_weights import (
+    WITHOUT_PRETRAINED_WEIGHTS_OPTIONS,
+    without_pretrained_weights,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = ROOT / 'configs'
@@ -33,7 +38,6 @@ REQUIRED_FOLDERS = ('.', 'sam_frozen', 'folder', 'baselines', 'mixins')
 OURS_PREFIX = 'sam_frozen/convtrans-ln_sam-vit-t-frozen_'
 #: The tasks the baselines must cover, as the names end: '_<task>-576x1024.py'.
 TASKS = ('football-adboard', 'football')
-FROM_SCRATCH = ['model.pretrained=None', 'model.backbone.init_cfg=None']
 TINY_WIDTH = 32
 CNN_DIVISOR = 8
 INPUT = (64, 64)
@@ -91,9 +95,7 @@ def _load(config: str) -> Config:
 def load(config: str, from_scratch: bool = False) -> Config:
     """A fresh copy of the config; ``from_scratch`` applies the documented switch."""
     cfg = copy.deepcopy(_load(config))
-    if from_scratch:
-        cfg.merge_from_dict({'model.pretrained': None, 'model.backbone.init_cfg': None})
-    return cfg
+    return without_pretrained_weights(cfg) if from_scratch else cfg
 
 
 def uses_sam(cfg: Config) -> bool:
@@ -262,7 +264,8 @@ def test_from_scratch_switch_through_tools_train_and_a_child_config(tmp_path):
     DictAction reads 'None' as None) and a one-base child config."""
     config = CONFIG_ROOT / 'baselines/segformer_mit-b0_1xb2-500_football-adboard-576x1024.py'
     tool = load_train_tool()
-    cfg = tool.build_config(tool.parse_args([str(config), '--cfg-options', *FROM_SCRATCH]))
+    argv = [str(config), '--cfg-options', *WITHOUT_PRETRAINED_WEIGHTS_OPTIONS]
+    cfg = tool.build_config(tool.parse_args(argv))
     assert cfg.model.pretrained is None and cfg.model.backbone.init_cfg is None
     child = tmp_path / 'scratch.py'
     child.write_text(f"_base_ = [{str(config)!r}]\n"

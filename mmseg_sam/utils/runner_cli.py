@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.config import Config, DictAction
 
 from .checkpoint_files import check_checkpoint_file
+from .config_loading import load_config_file
 
 #: Values of ``--launcher``; ``none`` runs a single process without torch.distributed.
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -84,10 +85,9 @@ def load_config(args: argparse.Namespace, extra_files: Sequence[Tuple[str, str]]
         FileNotFoundError: ``'<what> file not found: <path>'`` for the first missing file.
     """
     _check_files_exist([('config', args.config), *extra_files], allow_urls)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    # ``launcher`` goes in before the user's options, so that ``--cfg-options launcher=...``
+    # still wins over ``--launcher``, as when the two were set one after the other.
+    cfg = load_config_file(args.config, {'launcher': args.launcher, **(args.cfg_options or {})})
     prepare_cpu_distributed(cfg)
     if args.work_dir:
         cfg.work_dir = args.work_dir

@@ -9,6 +9,8 @@ import pytest
 import torch
 from helpers import load_script, write_segmentation_tree, write_tiny_run_config
 
+from mmseg_sam.analysis import compare_runs as lib
+
 MODELS = {
     'convtrans-ln_tiny': 'configs/sam_frozen/'
                          'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
@@ -96,7 +98,7 @@ def test_table_rows_hold_the_numbers_of_each_run(runs, capsys):
 
 
 def test_pretrained_weights_are_read_from_either_place(runs):
-    name = runs['tool'].pretrained_weights
+    name = lib.pretrained_weights
     assert name({'pretrained': 'open-mmlab://resnet50_v1c', 'backbone': {}}) == 'resnet50_v1c'
     assert name({'backbone': {'init_cfg': dict(
         type='Pretrained', checkpoint='https://host/x/mobile_sam.pt')}}) == 'mobile_sam.pt'
@@ -106,12 +108,11 @@ def test_pretrained_weights_are_read_from_either_place(runs):
 
 def test_random_init_runs_get_their_own_plot_line(runs, tmp_path):
     """One config run with and without pretrained weights: two lines, not one mean."""
-    tool = runs['tool']
-    rows = [tool.summarise(run, with_params=False)
-            for run in tool.collect_runs(runs['work_dirs'])]
+    rows = [lib.summarise(run, with_params=False)
+            for run in lib.collect_runs(runs['work_dirs'])]
     assert all(row.pretrained == 'none' for row in rows)
-    pretrained = [tool.Row(**{**vars(row), 'pretrained': 'w.pth'}) for row in rows]
-    lines = tool.data_efficiency_lines(rows + pretrained, 'mIoU')
+    pretrained = [lib.Row(**{**vars(row), 'pretrained': 'w.pth'}) for row in rows]
+    lines = lib.data_efficiency_lines(rows + pretrained, 'mIoU')
     ours = {n: [row.miou] for row in rows if row.model == 'convtrans-ln_tiny'
             for n in [row.labelled_images]}
     assert lines['convtrans-ln_tiny'] == ours
@@ -129,48 +130,83 @@ def test_a_folder_of_runs_expands_to_them(runs, capsys):
 
 
 def test_plot_has_one_line_per_model(runs):
-    tool = runs['tool']
-    rows = [tool.summarise(run, with_params=False)
-            for run in tool.collect_runs(runs['work_dirs'])]
-    path = tool.plot_data_efficiency(rows, 'mIoU', runs['tmp'] / 'miou.png')
+    rows = [lib.summarise(run, with_params=False)
+            for run in lib.collect_runs(runs['work_dirs'])]
+    path = lib.plot_data_efficiency(rows, 'mIoU', runs['tmp'] / 'miou.png')
     assert path.is_file() and path.stat().st_size > 1000
-    assert tool.plot_data_efficiency([], 'mIoU', runs['tmp'] / 'none.png') is None
+    assert lib.plot_data_efficiency([], 'mIoU', runs['tmp'] / 'none.png') is None
 
 
 def test_folders_that_are_not_runs_are_named_in_the_error(runs, tmp_path):
-    tool = runs['tool']
-    with pytest.raises(tool.NotARunError, match='no such directory'):
-        tool.main([str(tmp_path / 'missing')])
+    with pytest.raises(lib.NotARunError, match='no such directory'):
+        runs['tool'].main([str(tmp_path / 'missing')])
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(tool.NotARunError, match=r'empty: not a training work dir'):
-        tool.main([str(tmp_path / 'empty')])
-    with pytest.raises(tool.NotARunError, match='holds tools/test.py sessions but no '
-                                                'training session'):
-        tool.main([str(runs['work_dirs'][1] / 'test')])
+    with pytest.raises(lib.NotARunError, match=r'empty: not a training work dir'):
+        runs['tool'].main([str(tmp_path / 'empty')])
+    with pytest.raises(lib.NotARunError, match='holds tools/test.py sessions but no '
+                                               'training session'):
+        runs['tool'].main([str(runs['work_dirs'][1] / 'test')])
 
 
 def test_log_fallbacks_without_scalars_json(runs, tmp_path):
     """Without LocalVisBackend's scalars.json the training and test numbers come from the
     logs; a run cut off mid-line still reads."""
     import shutil
-    tool = runs['tool']
     copy = tmp_path / 'copy'
     shutil.copytree(runs['work_dirs'][0], copy)
     for scalars in copy.glob('*/vis_data/scalars.json'):
         scalars.unlink()
     for dump in copy.glob('2*/2*.json'):
         dump.unlink()
-    [run] = tool.collect_runs([copy])
-    row = tool.summarise(run, with_params=False)
-    original = tool.summarise(tool.collect_runs([runs['work_dirs'][0]])[0], with_params=False)
+    [run] = lib.collect_runs([copy])
+    row = lib.summarise(run, with_params=False)
+    original = lib.summarise(lib.collect_runs([runs['work_dirs'][0]])[0], with_params=False)
     assert row.iterations == 2 and row.train_time_s == pytest.approx(original.train_time_s,
                                                                      rel=1e-3)
     assert row.miou == pytest.approx(original.miou, abs=0.01)
     assert row.per_image_fg_iou == pytest.approx(original.per_image_fg_iou, abs=0.01)
-    assert tool.read_json_lines(_half_line(tmp_path)) == [{'a': 1}]
+    assert lib.read_json_lines(_half_line(tmp_path)) == [{'a': 1}]
 
 
 def _half_line(tmp_path: Path) -> Path:
     path = tmp_path / 'scalars.json'
     path.write_text('{"a": 1}\n{"b": 2')
     return path
+
+
+def test_numbers_are_those_of_mmengine_json_files(runs, tmp_path):
+    """A real run: the columns are computed from scalars.json, the test dump and the dumped
+    config, and stay the same without any text log except the foreground IoU."""
+    import shutil
+    work_dir = runs['work_dirs'][0]
+    row = lib.summarise(lib.collect_runs([work_dir])[0], with_params=False)
+    [scalars] = work_dir.glob('2*/vis_data/scalars.json')
+    entries = [json.loads(line) for line in scalars.read_text().splitlines()]
+    train = [e for e in entries if 'loss' in e]
+    assert [e['iter'] for e in train] == [1, 2]  # logger interval 1
+    assert row.train_time_s == pytest.approx(train[0]['time'] + train[1]['time'])
+    [dump] = [p for p in work_dir.glob('2*/2*.json')]
+    metrics = json.loads(dump.read_text())
+    assert (row.miou, row.per_image_fg_iou) == (metrics['mIoU'], metrics['per_image_fg_iou'])
+    copy = tmp_path / 'no_logs'
+    shutil.copytree(work_dir, copy)
+    for log in copy.rglob('2*/2*.log'):
+        log.unlink()
+    without = lib.summarise(lib.collect_runs([copy])[0], with_params=False)
+    for name in ('iterations', 'max_iters', 'train_time_s', 'peak_memory_mb', 'miou',
+                 'per_image_fg_iou', 'labelled_images', 'subset_seed', 'pretrained',
+                 'metrics_from'):
+        assert getattr(without, name) == getattr(row, name), name
+    assert without.metrics_from == 'test (iter_2.pth)'  # load_from of the dumped config
+    assert without.fg_iou is None and row.fg_iou is not None
+    assert any(note.startswith('foreground IoU: no IoUMetric per-class table in ')
+               for note in without.notes)
+
+
+def test_scripts_are_thin_wrappers_of_the_package(repo_root):
+    from mmseg_sam.analysis import run_comparison
+    for name, module in [('compare_runs', lib), ('run_comparison', run_comparison)]:
+        script = load_tool(repo_root, f'analysis/{name}.py')
+        assert script.__doc__ and module.__doc__
+        assert len((repo_root / 'tools' / 'analysis' / f'{name}.py').read_text()
+                   .splitlines()) < 130

@@ -2,10 +2,13 @@
 """tools/analysis/run_comparison.py: the planned commands, its checks, and one real
 comparison of a tiny config on 1 and 2 labelled images through the stock tools."""
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import load_script, write_segmentation_tree, write_tiny_run_config
+
+from mmseg_sam.analysis import run_comparison as lib
 
 OURS = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
 FAST_SCNN = 'configs/baselines/fast-scnn_1xb2-500_football-adboard-576x1024.py'
@@ -69,7 +72,7 @@ def test_bad_arguments_are_named(tool, repo_root, tmp_path):
     with pytest.raises(SystemExit):  # argparse: counts must be positive
         tool.main([str(repo_root / OURS), '--frames', '0', '--dry-run'])
     with pytest.raises(SystemExit, match=r'exited with status 3:\n  python -c'):
-        tool.run([tool.sys.executable, '-c', 'raise SystemExit(3)'], dry_run=False)
+        lib.run([sys.executable, '-c', 'raise SystemExit(3)'], dry_run=False)
 
 
 def test_real_comparison_trains_tests_compares_and_resumes(tool, repo_root, tmp_path,
@@ -81,7 +84,7 @@ def test_real_comparison_trains_tests_compares_and_resumes(tool, repo_root, tmp_
     output = capfd.readouterr().out
     for run in runs:
         assert Path((run.work_dir / 'last_checkpoint').read_text().strip()).name == 'iter_2.pth'
-        assert tool.is_tested(run.work_dir)
+        assert lib.is_tested(run.work_dir)
     # compare_runs' table: one row per run, each scored on the test split.
     rows = [line for line in output.splitlines() if line.startswith('| tiny |')]
     assert len(rows) == 2 and all('test (iter_2.pth)' in row for row in rows)

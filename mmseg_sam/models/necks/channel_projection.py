@@ -6,10 +6,11 @@ import torch
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
-from segment_anything.modeling.common import LayerNorm2d
 from torch import nn
 
-#: SAM's LayerNorm2d (the default norm); copied before use, never modified.
+from ..layers import LayerNorm2d
+
+#: LayerNorm2d over channels as in SAM (the default norm); copied before use, never modified.
 LN2D_NORM = dict(type='LN2d', eps=1e-6)
 
 
@@ -23,14 +24,15 @@ class ChannelProjection(BaseModule):
     module maps every level to one width, keeping the spatial size; each level gets its own
     projection, so levels of equal width are projected too (a uniform, learnt treatment).
 
-    The default norm is SAM's ``LayerNorm2d`` (over channels, per pixel), as in SAM's own
-    neck: it does not depend on the batch (our batches are 2 images) and puts the raw ViT
-    residual stream, whose channels have very different scales, on the neck output's scale.
+    The default norm is :class:`~mmseg_sam.models.layers.LayerNorm2d` (over channels, per
+    pixel; SAM's maths, fused), as in SAM's own neck: it does not depend on the batch (our
+    batches are 2 images) and puts the raw ViT residual stream, whose channels have very
+    different scales, on the neck output's scale.
 
     Args:
         in_channels: channels of each input level, in order, e.g. ``[768, 768, 768, 256]``.
         out_channels: the common output width.
-        norm_cfg: ``dict(type='LN2d', eps=1e-6)`` (default) for SAM's LayerNorm2d, any other
+        norm_cfg: ``dict(type='LN2d', eps=1e-6)`` (default) for LayerNorm2d, any other
             mmcv norm config (e.g. ``dict(type='BN')``), or None for no norm (the conv then
             has a bias).
         init_cfg: MMEngine init config.
