@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_sam.utils.assets import fetch_mobile_sam_weights, fetch_stare
+from mmseg_sam.utils.config_loading import load_config_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-300_stare-608x704.py'
@@ -41,7 +41,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     os.environ['MOBILE_SAM_CHECKPOINT'] = str(fetch_mobile_sam_weights(args.cache_dir))
     os.environ['STARE_DATA_ROOT'] = str(fetch_stare(args.cache_dir))
 
-    cfg = Config.fromfile(str(DEMO_CONFIG))
+    cfg = load_config_file(DEMO_CONFIG)
     cfg.work_dir = str(args.work_dir)
     cfg.train_cfg.max_iters = args.iters
     cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, args.iters)

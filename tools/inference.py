@@ -34,13 +34,14 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmseg.apis import inference_model, init_model
 from torch import nn
 from tqdm import tqdm
 
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
 from mmseg_sam.utils.checkpoint_files import CheckpointError, check_checkpoint_file
+from mmseg_sam.utils.config_loading import load_config_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.ppm')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
@@ -136,9 +137,7 @@ def build_model(config: str, checkpoint: str, device: str = 'cpu',
     # Missing, empty, truncated, text or unsafe files fail here, naming the file; a checkpoint
     # of another model fails in init_model (loading is strict for our modules).
     check_checkpoint_file(checkpoint, what='CHECKPOINT')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config_file(config, cfg_options, what='CONFIG')
     if 'test_pipeline' not in cfg:
         raise InferenceError(f'{config} has no top-level test_pipeline, which MMSeg\'s '
                              f'inference_model reads')

@@ -202,11 +202,3 @@ def test_numbers_are_those_of_mmengine_json_files(runs, tmp_path):
     assert any(note.startswith('foreground IoU: no IoUMetric per-class table in ')
                for note in without.notes)
 
-
-def test_scripts_are_thin_wrappers_of_the_package(repo_root):
-    from mmseg_sam.analysis import run_comparison
-    for name, module in [('compare_runs', lib), ('run_comparison', run_comparison)]:
-        script = load_tool(repo_root, f'analysis/{name}.py')
-        assert script.__doc__ and module.__doc__
-        assert len((repo_root / 'tools' / 'analysis' / f'{name}.py').read_text()
-                   .splitlines()) < 130

@@ -32,8 +32,9 @@ counts match.
 
 Checks (all reported by file name; the conversion stops and nothing is published): image without
 mask and mask without image (``--skip-unpaired`` turns these into logged warnings and leaves the
-files out), mask values other than 0/255, image/mask size mismatch, undecodable files, names
-without a frame number, two images with the same file name in different sub-folders.
+files out), mask values neither within 0/255 nor within 0/1, image/mask size mismatch,
+undecodable files, names without a frame number, two images with the same file name in
+different sub-folders.
 
 Usage::
 
@@ -71,6 +72,7 @@ from mmseg_sam.datasets.conversion import (
     raise_if_failed,
     run_conversion,
     staging_dir,
+    to_binary,
 )
 
 logger = logging.getLogger('adboard_converter')
@@ -278,43 +280,6 @@ def split_samples(samples: Sequence[Sample], train_fraction: float,
             'test': test}
 
 
-def mask_to_binary(mask: np.ndarray, name: str) -> np.ndarray:
-    """Turn a 0/255 mask into a 0/1 mask.
-
-    Args:
-        mask: As decoded by OpenCV with ``IMREAD_UNCHANGED``, uint8, shape (H, W), or
-            (H, W, 3|4) with equal colour channels (a grey mask saved as RGB) and, with 4
-            channels, alpha 255 everywhere.
-        name: File name for error messages.
-
-    Returns:
-        uint8 mask, shape (H, W), values 0/1.
-
-    Raises:
-        ConversionError: On other dtypes/shapes, differing channels, transparency, or values
-            other than 0 and 255 (listed with pixel counts).
-    """
-    if mask.dtype != np.uint8:
-        raise ConversionError(f'{name}: expected an 8-bit mask, got dtype {mask.dtype}')
-    if mask.ndim == 3 and mask.shape[2] in (3, 4):
-        if mask.shape[2] == 4:
-            if not (mask[..., 3] == 255).all():
-                raise ConversionError(f'{name}: mask has transparent pixels (alpha < 255)')
-            mask = mask[..., :3]
-        if not ((mask[..., 0] == mask[..., 1]) & (mask[..., 1] == mask[..., 2])).all():
-            raise ConversionError(f'{name}: colour mask with differing channels; expected a '
-                                  'grey 0/255 mask')
-        mask = mask[..., 0]
-    elif mask.ndim != 2:
-        raise ConversionError(f'{name}: expected a single-channel mask, got shape {mask.shape}')
-    bad = (mask != 0) & (mask != 255)
-    if bad.any():
-        values, counts = np.unique(mask[bad], return_counts=True)
-        listing = ', '.join(f'{v} ({n} px)' for v, n in zip(values.tolist(), counts.tolist()))
-        raise ConversionError(f'{name}: mask values other than 0/255: {listing}')
-    return (mask == 255).astype(np.uint8)
-
-
 def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.1,
                     seed: int = 0, overwrite: bool = False,
                     skip_unpaired: bool = False) -> Dict[str, int]:
@@ -349,7 +314,7 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
                     try:
                         img_bytes = source.read(sample.image)
                         image = decode_image(img_bytes, cv2.IMREAD_COLOR, sample.image)
-                        mask = mask_to_binary(
+                        mask, _ = to_binary(
                             decode_image(source.read(sample.mask), cv2.IMREAD_UNCHANGED,
                                          sample.mask),
                             sample.mask)

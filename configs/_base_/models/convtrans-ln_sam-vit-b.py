@@ -28,9 +28,11 @@ model = dict(
         img_size=1024,
         freeze_neck=False,
         # The trunk is frozen, so its output per image is computed once and reused by later
-        # epochs and validation. FrozenFeatureCacheHook switches it off when the training
-        # pipeline has random transforms (then no two epochs see the same input).
-        feature_cache=dict(max_memory_mb=4096, storage_dtype='float16'),
+        # epochs and validation. enabled='auto': on unless the training pipeline has random
+        # transforms without bound (RandomResize, RandomCrop, PhotoMetricDistortion, ...; a
+        # RandomFlip keeps it on), decided and logged by FrozenFeatureCacheHook before
+        # training; True forces it on, False off.
+        feature_cache=dict(enabled='auto', max_memory_mb=4096, storage_dtype='float16'),
         init_cfg=dict(type='Pretrained', checkpoint=sam_vit_b_checkpoint,
                       prefix='image_encoder.')),
     decode_head=dict(

@@ -1,58 +1,42 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
-"""Keeps the frozen-feature cache honest about the training pipeline, and reports on it."""
-from typing import Any, Iterator, List, Optional, Sequence
+"""Resolves ``feature_cache.enabled='auto'`` for the training pipeline, and reports on it."""
+from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ...models.backbones.sam_frozen_backbone import SAMFrozenBackbone
-
-#: Transforms that draw random numbers although their name does not say 'Random'.
-RANDOM_TRANSFORMS_WITHOUT_RANDOM_IN_NAME = frozenset({
-    'PhotoMetricDistortion', 'BioMedicalGaussianNoise', 'BioMedicalGaussianBlur',
-    'BioMedicalRandomGamma', 'Albu',
-})
-
-
-def iter_transform_types(node: Any, in_pipeline: bool = False) -> Iterator[str]:
-    """Yield every transform ``type`` inside ``pipeline``/``transforms`` lists of a config.
-
-    Lists may nest (``RandomChoice`` takes a list of pipelines); dicts outside such lists
-    (datasets, wrappers) are searched but their own ``type`` is not a transform.
-    """
-    if isinstance(node, dict):
-        if in_pipeline and isinstance(node.get('type'), str):
-            yield node['type']
-        for key, value in node.items():
-            yield from iter_transform_types(value, key in ('pipeline', 'transforms'))
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            yield from iter_transform_types(item, in_pipeline)
-
-
-def find_random_transforms(dataset_cfg: Any, extra_random_types: Sequence[str] = ()) -> List[str]:
-    """Names of the transforms in a dataset config that make its output random."""
-    extra = set(extra_random_types)
-    return [name for name in iter_transform_types(dataset_cfg)
-            if 'Random' in name or name in RANDOM_TRANSFORMS_WITHOUT_RANDOM_IN_NAME
-            or name in extra]
+from ...models.utils.feature_cache_policy import (  # noqa: F401 (re-exported)
+    RANDOM_TRANSFORMS_WITHOUT_RANDOM_IN_NAME,
+    decide_feature_cache,
+    find_random_transforms,
+    iter_transform_types,
+)
 
 
 @HOOKS.register_module()
 class FrozenFeatureCacheHook(Hook):
-    """Turn the frozen-feature cache off when training inputs are random, and log its use.
+    """Apply the frozen-feature cache's ``enabled`` setting to the training run, and log it.
 
-    The cache is keyed by the exact input tensor, so random augmentation can never make it
-    serve wrong features, but every training input would then be new: the cache would only
-    cost hashing time and memory. Before training this hook looks for random transforms in
-    the training dataset's pipeline (and batch augments in the data preprocessor); if there
-    are any, it switches the cache off and says which transforms caused it. After each
-    epoch (once at the end for iteration-based loops) it logs hits, misses and entries.
+    The model owns the setting (``SAMFrozenBackbone(feature_cache=dict(enabled=...))``) and
+    :func:`~mmseg_sam.models.utils.feature_cache_policy.decide_feature_cache` owns what it
+    means; this hook only feeds that function the training pipeline, which the model cannot
+    see, and reports. Before training:
+
+    * ``enabled='auto'``: the decision (on for a deterministic pipeline or finitely many
+      variants such as ``RandomFlip``, off for unbounded random transforms or batch
+      augments) is applied and logged with the transforms named.
+    * ``enabled=True``: kept; with an unbounded random pipeline a warning says that the
+      cache then only costs memory and hashing time.
+    * ``enabled=False``: kept, and logged.
+
+    After each epoch (once at the end for iteration-based loops) it logs hits, misses and
+    entries.
 
     Args:
-        extra_random_types: names of custom transforms that are random although their name
-            does not contain 'Random'.
+        extra_random_types: names of custom transforms that are random (with unboundedly
+            many variants) although their name does not contain 'Random'.
     """
 
     priority = 'NORMAL'
@@ -70,22 +54,30 @@ class FrozenFeatureCacheHook(Hook):
         backbone = self.find_backbone(runner)
         if backbone is None or backbone.feature_cache is None:
             return
-        dataset_cfg = runner.cfg.get('train_dataloader', {}).get('dataset', {})
-        random_transforms = find_random_transforms(dataset_cfg, self.extra_random_types)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if getattr(getattr(model, 'data_preprocessor', None), 'batch_augments', None):
-            random_transforms.append('data_preprocessor.batch_augments')
         cache = backbone.feature_cache
-        if random_transforms:
-            cache.enabled = False
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        decision = decide_feature_cache(
+            cache.setting, runner.cfg.get('train_dataloader', {}).get('dataset', {}),
+            self.extra_random_types,
+            getattr(getattr(model, 'data_preprocessor', None), 'batch_augments', None))
+        if cache.setting == 'auto':  # an explicit True/False is never overridden
+            cache.enabled = decision.enabled
+        setting = f'enabled={cache.setting!r}'
+        if not cache.enabled:
+            why = decision.reason if cache.setting == 'auto' else (
+                f'as configured ({decision.reason})')
+            runner.logger.info(f'Frozen-feature cache OFF ({setting}): {why}.')
+            return
+        details = (f'{cache.storage_dtype}, memory limit {cache.max_memory_bytes / 2**20:.0f} '
+                   f'MB, disk {cache.disk_dir or "off"}')
+        if decision.unbounded:  # only reachable with an explicit True
             runner.logger.warning(
-                f'Frozen-feature cache OFF: the training pipeline is random '
-                f'({sorted(set(random_transforms))}), so no input repeats across epochs.')
-        else:
-            runner.logger.info(
-                f'Frozen-feature cache ON ({cache.storage_dtype}, memory limit '
-                f'{cache.max_memory_bytes / 2**20:.0f} MB, disk '
-                f'{cache.disk_dir or "off"}): the encoder runs once per distinct input.')
+                f'Frozen-feature cache ON ({setting}; {details}) although {decision.reason}: '
+                f'almost every lookup misses, so the cache only costs memory and hashing '
+                f"time. Set model.backbone.feature_cache.enabled='auto' or False to drop it.")
+            return
+        runner.logger.info(f'Frozen-feature cache ON ({setting}; {details}): '
+                           f'{decision.reason}; the encoder runs once per distinct input.')
 
     def after_train_epoch(self, runner) -> None:
         # MMEngine's IterBasedTrainLoop also calls this once, at the end of training.

@@ -37,8 +37,14 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         freeze_neck: also freeze the neck (then the whole backbone is a fixed extractor).
         out_indices: ViT blocks whose outputs (B, C_vit, H/16, W/16) are returned before the
             neck output, for multi-level heads. Default: neck output only.
-        feature_cache: None/False (off), True (defaults) or a dict of
-            :class:`FrozenFeatureCache` arguments.
+        feature_cache: None/False (no cache), True (the defaults) or a dict of
+            :class:`FrozenFeatureCache` arguments, e.g. ``dict(enabled='auto',
+            max_memory_mb=4096)``. ``enabled`` is the one on/off setting: 'auto' (default:
+            on unless the training pipeline is random without bound, decided before
+            training by ``FrozenFeatureCacheHook`` from the pipeline, which this module
+            cannot see), True (always on) or False (off). Keys are computed on the input's
+            device; stored features live in host memory (see
+            :mod:`mmseg_sam.models.utils.frozen_feature_cache`).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix='image_encoder.')``
             loads an official SAM / MobileSAM checkpoint unchanged; every encoder key must
             match (an error lists those that do not).
@@ -174,6 +180,9 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
     def frozen_features(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Trunk outputs for ``inputs`` (B, 3, H, W), from the cache where possible.
 
+        Keys are computed on ``inputs.device`` (a hit copies the cached features from host
+        memory to that device, never the inputs to the host).
+
         Returns:
             ``[*block_outputs, trunk_output]``, each (B, C, H/16, W/16), without autograd
             history, in the dtype the trunk computes in (or the cache's storage dtype,
@@ -183,7 +192,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         if cache is None or not cache.enabled:
             return self._run_trunk(inputs)
         context = self._cache_context(inputs)
-        keys = [cache.make_key(image, context) for image in inputs]
+        keys = cache.make_keys(inputs, context)
         per_image: List[Optional[List[torch.Tensor]]] = [cache.get(key) for key in keys]
         misses = [i for i, features in enumerate(per_image) if features is None]
         if misses:
