@@ -181,3 +181,9 @@ def test_bad_video_inputs_name_the_file(tool, trained, tmp_path):
     with pytest.raises(tool.InferenceError, match='clip.gif is neither'):
         run(tool, trained, other, tmp_path / 'out')
     assert not list(tmp_path.glob('out/*.mp4'))
+
+
+def test_missing_config_is_named(tool, trained, tmp_path):
+    """The config goes through the tools' one loader, whose error names the file."""
+    with pytest.raises(FileNotFoundError, match='CONFIG file not found: .*nope.py'):
+        tool.build_model(str(tmp_path / 'nope.py'), trained['checkpoint'])

@@ -21,3 +21,16 @@ def test_equal_to_segment_anything_forward_and_backward():
     observed.backward(gradient)
     torch.testing.assert_close(x_ours.grad, x.grad, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(ours.weight.grad, official.weight.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_every_channel_layer_norm_of_the_package_is_this_one():
+    """TinyViT's neck and ChannelProjection use this class (not copies), with SAM's eps."""
+    from mmseg_sam.models.backbones.tiny_vit import TinyViT
+    from mmseg_sam.models.necks.channel_projection import ChannelProjection
+
+    tiny = TinyViT(embed_dims=(8, 16, 24, 320), depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1),
+                   window_sizes=(7, 7, 7, 7), mlp_ratio=1.0, out_chans=16)
+    projection = ChannelProjection([8, 16], 4)
+    norms = [tiny.neck[1], tiny.neck[3], *(p[1] for p in projection.projections)]
+    assert all(type(norm) is LayerNorm2d and norm.eps == 1e-6 for norm in norms), norms
+    assert list(tiny.neck[1].state_dict()) == ['weight', 'bias']
