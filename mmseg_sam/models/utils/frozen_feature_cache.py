@@ -106,6 +106,8 @@ def device_fingerprints(images: torch.Tensor) -> List[Tuple[int, ...]]:
     hash (inputs crafted against the known seed could collide), the same trust as the disk
     cache itself, which only holds files the user's own runs wrote.
     """
+    if images.shape[0] == 0:
+        return []
     flat = images.detach().contiguous().reshape(images.shape[0], -1)
     data = flat.view(torch.uint8) if flat.dtype != torch.uint8 else flat
     if data.shape[1] % 2:
