@@ -13,13 +13,14 @@ import argparse
 from typing import List, Optional
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmseg_sam.analysis.benchmark_feature_cache import (
     benchmark_feature_cache,
     render_table,
     speedup,
 )
+from mmseg_sam.utils.config_loading import load_config_file
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -29,9 +30,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config_file(args.config, args.cfg_options, what='CONFIG')
     results = benchmark_feature_cache(cfg, args.frames, args.epochs)
     print(f'{args.frames} frames, batch {cfg.train_dataloader.batch_size}, '
           f'{torch.get_num_threads()} threads')
