@@ -40,3 +40,8 @@ def test_binarize_mask_maps_0_255_and_rejects_other_values():
     with pytest.raises(ValueError, match=r'masks/a\.png: values \[128\]'):
         BinarizeMask()(dict(gt_seg_map=np.array([[0, 128]], np.uint8),
                             seg_map_path='masks/a.png'))
+    kept = BinarizeMask(foreground_value=1, allowed_values=(0, 1, 255), ignore_value=255)(
+        dict(gt_seg_map=np.array([[0, 1, 255]], np.uint8)))
+    assert kept['gt_seg_map'].tolist() == [[0, 1, 255]]
+    with pytest.raises(ValueError, match='ignore_value=255 equals foreground_value'):
+        BinarizeMask(ignore_value=255)

@@ -1,6 +1,6 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """Turn 0/255 foreground masks into 0/1 labels inside the data pipeline."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -21,17 +21,29 @@ class BinarizeMask(BaseTransform):
         foreground_value: the stored value of foreground pixels.
         allowed_values: values a mask may hold; others raise ``ValueError``. Values other
             than ``foreground_value`` and ``ignore_value`` become background (0).
-        ignore_value: passed through unchanged (MMSeg's ignore index).
+        ignore_value: a stored value passed through unchanged as MMSeg's ignore index (255),
+            or None (default) for masks without ignored pixels. It must differ from
+            ``foreground_value``: with 0/255 masks, 255 is the foreground and nothing can be
+            ignored, so asking for both is an error rather than a silent choice.
     """
 
     def __init__(self, foreground_value: int = 255, allowed_values: Sequence[int] = (0, 255),
-                 ignore_value: int = 255) -> None:
+                 ignore_value: Optional[int] = None) -> None:
         super().__init__()
         self.foreground_value = foreground_value
         self.allowed_values = tuple(sorted(set(allowed_values)))
         self.ignore_value = ignore_value
         if foreground_value not in self.allowed_values:
             raise ValueError(f'BinarizeMask foreground_value={foreground_value} is not in '
+                             f'allowed_values={self.allowed_values}')
+        if ignore_value is not None and ignore_value == foreground_value:
+            raise ValueError(f'BinarizeMask ignore_value={ignore_value} equals '
+                             f'foreground_value: a value cannot be both. Give masks that mark '
+                             f'ignored pixels with another value (e.g. foreground_value=1, '
+                             f'allowed_values=(0, 1, 255), ignore_value=255), or leave '
+                             f'ignore_value=None')
+        if ignore_value is not None and ignore_value not in self.allowed_values:
+            raise ValueError(f'BinarizeMask ignore_value={ignore_value} is not in '
                              f'allowed_values={self.allowed_values}')
 
     def transform(self, results: Dict) -> Dict:
@@ -42,8 +54,8 @@ class BinarizeMask(BaseTransform):
             raise ValueError(f"{results.get('seg_map_path', '<mask>')}: values {unexpected} "
                              f'are not in allowed_values={self.allowed_values}')
         binary = (mask == self.foreground_value).astype(np.uint8)
-        if self.ignore_value != self.foreground_value:
-            binary[mask == self.ignore_value] = self.ignore_value
+        if self.ignore_value is not None:
+            binary[mask == self.ignore_value] = 255  # MMSeg's ignore index
         results['gt_seg_map'] = binary
         return results
 
