@@ -138,6 +138,10 @@ def test_val_split_is_seeded_and_disjoint(tmp_path):
     for root in ('football', 'football_adboard'):
         val = sorted(p.stem for p in (tmp_path / 'a' / root / 'ann_dir' / 'val').iterdir())
         assert val == sorted(stats_a['val'].frames)
+    # The frames SeededSubsetDataset holds out with the same count and seed.
+    from mmseg_sam.datasets.seeded_split import seeded_order
+    frames = [f'frame_{n:04d}' for n in range(11, 17)]
+    assert sorted(stats_a['val'].frames) == sorted(frames[i] for i in seeded_order(6, 3)[:2])
     with pytest.raises(conv.ConversionError, match='between 1 and 5'):
         conv.convert_football(raw, tmp_path / 'c', val_from_train=6)
 

@@ -65,6 +65,7 @@ from mmseg_sam.datasets.conversion import (
     run_conversion,
     staging_dir,
 )
+from mmseg_sam.datasets.seeded_split import seeded_order
 
 logger = logging.getLogger('football_converter')
 
@@ -257,8 +258,10 @@ def split_val_from_train(train: Sequence[FramePair], num_val: int,
                          seed: int) -> Tuple[List[FramePair], List[FramePair]]:
     """Move a seeded random ``num_val`` of the train frames to a val split.
 
-    The draw uses NumPy's legacy ``RandomState``, whose stream NumPy keeps unchanged across
-    versions, so a seed names the same split on every installation.
+    The draw is :func:`mmseg_sam.datasets.seeded_split.seeded_order`, the one that
+    ``SeededSubsetDataset`` uses: over the converted train split (file names follow frame
+    numbers), ``--val-from-train K --seed S`` moves the frames that
+    ``SeededSubsetDataset(held_out=K, seed=S)`` would hold out.
 
     Args:
         train: Train frames sorted by frame number (the draw is over this order).
@@ -271,7 +274,7 @@ def split_val_from_train(train: Sequence[FramePair], num_val: int,
     if not 1 <= num_val < len(train):
         raise ConversionError(f'--val-from-train must be between 1 and {len(train) - 1} '
                               f'(the train split has {len(train)} frames), got {num_val}')
-    chosen = set(np.random.RandomState(seed).permutation(len(train))[:num_val].tolist())
+    chosen = set(seeded_order(len(train), seed)[:num_val])
     keep = [p for i, p in enumerate(train) if i not in chosen]
     val = [p for i, p in enumerate(train) if i in chosen]
     return keep, val
