@@ -13,29 +13,6 @@ it (e.g. ``tools/test.py ... --work-dir WORK_DIR/test``); the newest test sessio
 Without one, the last validation of the training is reported instead (column "from"). A
 folder that is no run but holds runs (``work_dirs/``) is expanded to them.
 
-Where each number comes from:
-
-* params: the model built from the run's saved config, without loading any weights
-  (``init_weights`` is never called); trainable = ``requires_grad`` parameters.
-* pretrained weights: the file name of ``model.pretrained`` or of the backbone's
-  ``init_cfg`` checkpoint in the saved config; "none" when the model starts from random
-  weights (e.g. a baseline trained with ``model.pretrained=None model.backbone.init_cfg=None``).
-* labelled images: ``train_dataloader.dataset.size`` of a ``SeededSubsetDataset`` when it is
-  an int, else the length of the training set built from the config (needs the data).
-* subset seed: the ``seed`` of that ``SeededSubsetDataset`` (which images were drawn); n/a
-  for other training sets.
-* iterations: the highest training iteration logged or checkpointed.
-* train time: the sum over logged training iterations of MMEngine's ``time`` (seconds per
-  iteration, averaged over the logging window) times the iterations since the previous
-  logged one, so validation and checkpointing are left out. Exact when the logging
-  interval equals the log processor's window (both 10 in our configs).
-* peak memory: the largest ``memory`` MMEngine logged during training (``torch.cuda``
-  max allocated, MB); n/a for CPU runs.
-* mIoU and per-image IoU: MMSeg's ``IoUMetric`` and our ``PerImageIoUMetric``.
-* foreground IoU: the dataset-level IoU of the foreground class (``foreground_index`` of the
-  config's ``PerImageIoUMetric``) from the per-class table ``IoUMetric`` writes to the log
-  (the only number that is in no JSON output).
-
 The plot draws ``--metric`` against the number of labelled images, one line per config,
 from runs of the same config on training subsets of different sizes (runs with equal sizes,
 e.g. other seeds, are averaged and also drawn as points).
