@@ -24,12 +24,10 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=11, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
+# Epoch-based: checkpoints every epoch (the best by per-image foreground IoU is kept, as in
+# ../_base_/default_runtime.py), logs every 50 iterations, overlays of every 100th image.
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=2,
-                    save_best='per_image_fg_iou', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook', draw=True, interval=100))
+    logger=dict(interval=50, log_metric_by_epoch=True),
+    checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=2),
+    visualization=dict(interval=100))
 log_processor = dict(by_epoch=True)
