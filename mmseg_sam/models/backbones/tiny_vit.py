@@ -34,11 +34,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-# The neck's norm: the project's one LayerNorm2d. Same maths, eps (1e-6) and ``weight``/``bias``
-# keys as MobileSAM's own copy of SAM's, so ``neck.{1,3}.*`` of ``mobile_sam.pt`` load strictly.
-# Its output is a channels-last view; the 3x3 conv after it accepts that memory format.
-from ..layers import LayerNorm2d
-
 # Total down-sampling of the trunk: 4 from the stem, then 2 and 2 from the first two merges.
 OUTPUT_STRIDE = 16
 
@@ -102,6 +97,33 @@ class ConvBN(nn.Sequential):
         nn.init.constant_(bn.weight, bn_weight_init)
         nn.init.zeros_(bn.bias)
         self.add_module('bn', bn)
+
+
+class LayerNorm2d(nn.Module):
+    """LayerNorm over the channel dimension of an NCHW map, as used in SAM's necks.
+
+    Kept apart from :class:`mmseg_sam.models.layers.LayerNorm2d` (the fused one of our head)
+    on purpose: the neck trains, and the fused kernel's rounding and channels-last output
+    change training results measurably (the published football numbers were made with this
+    one; see the README). Same maths, eps and ``weight``/``bias`` keys.
+
+    Shape: ``(B, C, H, W) -> (B, C, H, W)``.
+    """
+
+    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_channels))
+        self.bias = nn.Parameter(torch.zeros(num_channels))
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        # Normalised in NCHW rather than via a channels-last F.layer_norm: that keeps the
+        # next convolution on the same memory format, and the same kernels, as in SAM.
+        mean = x.mean(dim=1, keepdim=True)
+        centered = x - mean
+        var = centered.square().mean(dim=1, keepdim=True)
+        x = centered / torch.sqrt(var + self.eps)
+        return x * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class PatchEmbed(nn.Module):
