@@ -13,9 +13,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
-from mmseg_sam.utils.checkpoint_files import check_checkpoint_file
 from mmseg_sam.utils.runner_cli import (
     add_common_runner_arguments,
+    check_runner_checkpoint,
     load_config,
     parse_runner_args,
 )
@@ -41,8 +41,8 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args, extra_files=[('checkpoint', args.checkpoint)], allow_urls=True)
     # Empty, truncated, text or unsafe files fail here, before the runner builds anything;
     # a checkpoint of another model fails when it is loaded (strict for our modules).
-    check_checkpoint_file(args.checkpoint, what='CHECKPOINT')
     cfg.load_from = args.checkpoint
+    check_runner_checkpoint(cfg, what='CHECKPOINT')
     if args.show or args.show_dir:
         hook = cfg.default_hooks.get('visualization')
         if hook is None:

@@ -7,12 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ...models.backbones.sam_frozen_backbone import SAMFrozenBackbone
-from ...models.utils.feature_cache_policy import (  # noqa: F401 (re-exported)
-    RANDOM_TRANSFORMS_WITHOUT_RANDOM_IN_NAME,
-    decide_feature_cache,
-    find_random_transforms,
-    iter_transform_types,
-)
+from ...models.utils.feature_cache_policy import decide_feature_cache
 
 
 @HOOKS.register_module()
