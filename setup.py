@@ -42,14 +42,15 @@ INSTALL_REQUIRES = [
     'setuptools<81',
     'numpy',
     'tqdm',
-    # The configs log to TensorBoard beside the local backend.
-    'tensorboard',
 ]
 
 EXTRAS_REQUIRE = {
     # mobilesam-mirror: the reference TinyViT for the parity tests (imports timm).
-    'tests': ['pytest>=7', 'ruff>=0.5', 'timm>=1.0', 'mobilesam-mirror==1.0.0'],
+    # tensorboard: the tests check the TensorBoard path of the runtime config too.
+    'tests': ['pytest>=7', 'ruff>=0.5', 'timm>=1.0', 'mobilesam-mirror==1.0.0', 'tensorboard'],
     'plot': ['matplotlib'],
+    # Our runtime config also logs to TensorBoard when it is installed (else it says so).
+    'tensorboard': ['tensorboard'],
 }
 
 setup(

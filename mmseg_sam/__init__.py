@@ -3,23 +3,15 @@
 
 Importing this package (directly or through a config's
 ``custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)``) registers our
-models, datasets, metrics, hooks and transforms in MMSeg's registries, and allow-lists the few
-globals that MMEngine checkpoints pickle so that they load with ``torch.load(weights_only=True)``,
-and makes MMEngine load local and ``http(s)://`` checkpoints through
-:mod:`mmseg_sam.utils.checkpoint_files` (``weights_only=True``, errors that name the file).
-Nothing else happens at import: no downloads, no model building. :func:`config_path` gives the
-path of a shipped config, for a user's config that inherits ours (see
-:mod:`mmseg_sam.utils.packaged_configs`).
+models, datasets, metrics, hooks and transforms in MMSeg's registries. Nothing else happens at
+import: no downloads, no model building, and no process-wide change to how torch or MMEngine
+load checkpoints (that is opt-in: :mod:`mmseg_sam.safe_checkpoint_loading`).
+:func:`config_path` gives the path of a shipped config, for a user's config that inherits ours
+(see :mod:`mmseg_sam.utils.packaged_configs`).
 """
-from .utils.checkpoint_files import register_checkpoint_loaders
-from .utils.checkpoint_safety import allow_mmengine_checkpoint_globals
+# Imported for their side effect: each module registers itself in mmseg.registry.
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401
 from .utils.packaged_configs import config_path
 from .version import __version__
 
-allow_mmengine_checkpoint_globals()
-register_checkpoint_loaders()
-
-# Imported for their side effect: each module registers itself in mmseg.registry.
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
-
-__all__ = ['__version__', 'allow_mmengine_checkpoint_globals', 'config_path']
+__all__ = ['__version__', 'config_path']

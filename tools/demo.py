@@ -19,6 +19,7 @@ from typing import List, Optional
 
 from mmengine.runner import Runner
 
+import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registration; safe loaders)
 from mmseg_sam.utils.assets import fetch_mobile_sam_weights, fetch_stare
 from mmseg_sam.utils.config_loading import load_config_file
 

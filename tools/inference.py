@@ -39,7 +39,7 @@ from mmseg.apis import inference_model, init_model
 from torch import nn
 from tqdm import tqdm
 
-import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
+import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registration; safe loaders)
 from mmseg_sam.utils.checkpoint_files import CheckpointError, check_checkpoint_file
 from mmseg_sam.utils.config_loading import load_config_file
 

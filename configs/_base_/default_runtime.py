@@ -1,9 +1,10 @@
 # MMSeg's runtime plus TensorBoard beside the local log backend (prediction overlays drawn
-# during validation go to both; see SegVisualizationHook below). Switch TensorBoard
-# off with  --cfg-options "visualizer.vis_backends=[dict(type='LocalVisBackend')]"
+# during validation go to both; see SegVisualizationHook below). TensorBoard is optional:
+# without the package the run says so once and logs locally only. Switch it off with
+#   --cfg-options "visualizer.vis_backends=[dict(type='LocalVisBackend')]"
 _base_ = ['mmseg::_base_/default_runtime.py']
 
-vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+vis_backends = [dict(type='LocalVisBackend'), dict(type='OptionalTensorboardVisBackend')]
 # No fixed `name`: MMEngine then names the visualizer after the run, so two runs in one
 # process (a notebook, the comparison tool) each write into their own work dir.
 visualizer = dict(

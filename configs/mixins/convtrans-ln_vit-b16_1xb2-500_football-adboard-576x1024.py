@@ -11,7 +11,8 @@ _base_ = [
     '../_base_/schedules/schedule_sgd-1e-2-poly_500it.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmseg_sam', 'mmseg_sam.safe_checkpoint_loading'],
+                      allow_failed_imports=False)
 input_size = (576, 1024)  # (height, width): the padded model input, nothing is cropped
 data_preprocessor = dict(size=input_size)
 model = dict(

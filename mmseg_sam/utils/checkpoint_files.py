@@ -1,13 +1,15 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """Read checkpoint files safely, and name the file, the problem and the fix when one is bad.
 
-Every checkpoint that MMEngine loads in a process that imported ``mmseg_sam`` (``load_from``,
-``--resume``, ``tools/test.py`` and ``tools/inference.py``, MMSeg's ``init_model`` and
-``MMSegInferencer``, our encoder's ``init_cfg``, other backbones' ``Pretrained`` init) goes
-through :func:`load_checkpoint_file`, because :func:`register_checkpoint_loaders` replaces
-MMEngine's loaders for local paths and ``http(s)://`` URLs (and with it the download of
-``open-mmlab://``, ``torchvision://`` and ``mmcls://``). Compared with MMEngine's own loaders
-this:
+Our encoder's ``init_cfg`` always loads through :func:`load_checkpoint_file`. Every other
+checkpoint that MMEngine loads (``load_from``, ``--resume``, MMSeg's ``init_model`` and
+``MMSegInferencer``, other backbones' ``Pretrained`` init) does so once
+:func:`register_checkpoint_loaders` has replaced MMEngine's loaders for local paths and
+``http(s)://`` URLs (and with it the download of ``open-mmlab://``, ``torchvision://`` and
+``mmcls://``). That replacement is not a side effect of ``import mmseg_sam``: our tools call it,
+and our configs opt in by importing :mod:`mmseg_sam.safe_checkpoint_loading` through
+``custom_imports`` (which MMSeg's own tools and inference APIs honour too). Compared with
+MMEngine's own loaders this:
 
 * passes ``weights_only=True`` explicitly. MMEngine's local loader relies on torch's default
   (which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` turns off), and its URL loader goes through
@@ -34,6 +36,8 @@ from typing import Any, Optional, Union
 from urllib.parse import urlparse
 
 import torch
+
+from .checkpoint_safety import mmengine_checkpoint_globals
 
 #: Key that :class:`SourceMetadata` adds to every module's local metadata.
 SOURCE_KEY = 'mmseg_sam_checkpoint_source'
@@ -195,8 +199,9 @@ def load_checkpoint_file(path: Union[str, Path], map_location: Any = None,
             problem = problem.split(' Fix: ')[0] + f' Fix: {fix}'
         raise CheckpointFileError(f'{what} {path} {problem}')
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True,
-                                mmap=mmap and _is_zip(path))
+        with mmengine_checkpoint_globals():
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True,
+                                    mmap=mmap and _is_zip(path))
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError(
             f'{what} {path} was refused: it pickles objects besides tensors and plain '

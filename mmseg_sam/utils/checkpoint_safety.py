@@ -16,14 +16,16 @@ Instead of switching the safety off, we allow exactly those globals:
   statistics registered on ``HistoryBuffer`` and refuses every other attribute lookup.
 
 Any other pickled global is still refused by torch with an ``UnpicklingError`` that names it.
+The allow-list is applied only around our own loads (:func:`mmengine_checkpoint_globals`, used
+by :func:`mmseg_sam.utils.checkpoint_files.load_checkpoint_file`); torch's process-wide list is
+left as it is, so importing ``mmseg_sam`` changes nothing for other code's ``torch.load``.
 """
-from typing import Any, Callable, List, Tuple, Union
+import contextlib
+from typing import Any, Callable, Iterator, List, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-
-_ALLOWED = False
 
 
 def history_buffer_statistic(owner: Any, name: str) -> Callable:
@@ -60,7 +62,7 @@ def _numpy_core_module() -> Any:
 
 
 def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
-    """The allow-list handed to :func:`torch.serialization.add_safe_globals`.
+    """The allow-list handed to :class:`torch.serialization.safe_globals`.
 
     Entries are either the global itself or ``(replacement, 'module.qualname')`` when the
     name in the pickle differs from the object's own name (numpy module moves, getattr).
@@ -86,10 +88,12 @@ def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     return entries
 
 
-def allow_mmengine_checkpoint_globals() -> None:
-    """Register :func:`checkpoint_safe_globals` with torch once per process."""
-    global _ALLOWED
-    if _ALLOWED:
-        return
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    _ALLOWED = True
+@contextlib.contextmanager
+def mmengine_checkpoint_globals() -> Iterator[None]:
+    """Within this block, ``torch.load(weights_only=True)`` also accepts MMEngine's globals.
+
+    Scoped with :class:`torch.serialization.safe_globals`, so the widening ends with the
+    block (and torch's own list, including entries other code added, is kept).
+    """
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        yield

@@ -28,7 +28,11 @@ from helpers import (
 
 from mmseg_sam.models.backbones import SAMFrozenBackbone
 from mmseg_sam.models.utils import CheckpointMismatchError
-from mmseg_sam.utils.checkpoint_files import CheckpointFileError, UnsafeCheckpointError
+from mmseg_sam.utils.checkpoint_files import (
+    CheckpointFileError,
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+)
 
 BASE = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
 
@@ -210,7 +214,7 @@ def test_fine_tuning_from_another_head_loads_the_encoder_through_init_cfg(run):
     backbone = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, init_cfg=dict(
         type='Pretrained', checkpoint=str(run.checkpoint), prefix='backbone.encoder.'))
     backbone.init_weights()
-    trained = torch.load(run.checkpoint, map_location='cpu', weights_only=True)['state_dict']
+    trained = load_checkpoint_file(run.checkpoint, map_location='cpu')['state_dict']
     for name, value in backbone.encoder.state_dict().items():
         torch.testing.assert_close(value, trained[f'backbone.encoder.{name}'])
 

@@ -19,6 +19,8 @@ import torch
 from helpers import write_segmentation_tree, write_tiny_run_config
 from mmengine.config import Config
 
+from mmseg_sam.utils.checkpoint_files import load_checkpoint_file
+
 pytestmark = pytest.mark.slow
 
 OURS = 'configs/sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py'
@@ -115,8 +117,8 @@ def finish(process: subprocess.Popen, work_dir: Path, timeout: float = 240) -> s
 
 
 def final_weights(work_dir: Path) -> Dict[str, torch.Tensor]:
-    return torch.load(work_dir / f'iter_{MAX_ITERS}.pth', map_location='cpu',
-                      weights_only=True)['state_dict']
+    checkpoint = load_checkpoint_file(work_dir / f'iter_{MAX_ITERS}.pth', map_location='cpu')
+    return checkpoint['state_dict']
 
 
 def differing(first: Dict[str, torch.Tensor], second: Dict[str, torch.Tensor],
@@ -158,8 +160,7 @@ def test_resume_after_sigkill_ends_with_the_weights_of_the_uninterrupted_run(
     assert sorted(p.name for p in killed_dir.glob('iter_*.pth')) == [f'iter_{KILL_AFTER}.pth']
     assert (killed_dir / 'last_checkpoint').read_text().strip().endswith(
         f'iter_{KILL_AFTER}.pth')
-    checkpoint = torch.load(killed_dir / f'iter_{KILL_AFTER}.pth', map_location='cpu',
-                            weights_only=True)
+    checkpoint = load_checkpoint_file(killed_dir / f'iter_{KILL_AFTER}.pth', map_location='cpu')
     assert checkpoint['meta']['iter'] == KILL_AFTER
     assert only_plain_types(checkpoint['meta']['rng_state'])
 

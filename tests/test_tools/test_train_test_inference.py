@@ -20,6 +20,8 @@ from helpers import (
     write_segmentation_tree,
 )
 
+from mmseg_sam.utils.checkpoint_files import load_checkpoint_file
+
 CONFIGS = {
     'binary': ('configs/sam_frozen/'
                'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py', 2),
@@ -103,7 +105,7 @@ def test_resume_continues_from_the_checkpoint(trained, repo_root):
         '--resume', str(trained['work_dir'] / 'iter_2.pth'),
         '--cfg-options', 'train_cfg.max_iters=3', 'default_hooks.checkpoint.interval=1'])
     assert (resumed / 'iter_3.pth').is_file()
-    assert torch.load(resumed / 'iter_3.pth', map_location='cpu')['meta']['iter'] == 3
+    assert load_checkpoint_file(resumed / 'iter_3.pth', map_location='cpu')['meta']['iter'] == 3
 
 
 def test_mmseg_inference_apis(trained):
@@ -152,7 +154,9 @@ def test_checkpoint_with_unknown_global_is_refused(trained, tmp_path):
     if trained['num_classes'] != 2:
         pytest.skip('checked once')
     from mmseg.apis import init_model
-    checkpoint = torch.load(trained['work_dir'] / 'iter_2.pth', map_location='cpu')
+    # The test's own file, so it is trusted: loaded whole to plant a global in it.
+    checkpoint = torch.load(trained['work_dir'] / 'iter_2.pth', map_location='cpu',
+                            weights_only=False)
     checkpoint['meta']['payload'] = NotAllowed()
     tampered = tmp_path / 'tampered.pth'
     torch.save(checkpoint, tampered)

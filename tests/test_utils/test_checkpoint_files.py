@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import mmseg_sam  # noqa: F401  (registers the loaders)
+import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registers the loaders)
 from mmseg_sam.models.utils import format_key_list
 from mmseg_sam.utils.checkpoint_files import (
     SOURCE_KEY,
@@ -119,3 +119,46 @@ def test_key_lists_are_capped_one_per_line():
     assert text.splitlines() == ['  missing (25):', *[f'    k{i}' for i in range(10)],
                                  '    ... and 15 more']
     assert format_key_list('missing', []) == ''
+
+
+# Torch adds globals of its own when submodules load lazily, so the probe counts only ours.
+_PROBE = '''
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+before_loader = CheckpointLoader._schemes['']
+import {module}
+from mmseg_sam.utils.checkpoint_safety import checkpoint_safe_globals
+ours = [entry[0] if isinstance(entry, tuple) else entry for entry in checkpoint_safe_globals()]
+listed = [entry[0] if isinstance(entry, tuple) else entry
+          for entry in torch.serialization.get_safe_globals()]
+print(sum(any(entry is other for other in listed) for entry in ours),
+      CheckpointLoader._schemes[''] is not before_loader,
+      CheckpointLoader._schemes[''].__module__)
+'''
+
+
+@pytest.mark.parametrize('module, loaders_replaced', [
+    ('mmseg_sam', False), ('mmseg_sam.safe_checkpoint_loading', True)])
+def test_safe_loading_is_opt_in_and_never_widens_torchs_allow_list(module, loaders_replaced):
+    """``import mmseg_sam`` leaves torch and MMEngine as they were; the opt-in module swaps
+    MMEngine's loaders, and neither widens torch's process-wide allow-list."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, '-c', _PROBE.format(module=module)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out[0] == '0'
+    assert out[1] == str(loaders_replaced)
+    assert (out[2] == 'mmseg_sam.utils.checkpoint_files') == loaders_replaced
+
+
+def test_allow_list_is_scoped_to_our_loads(tmp_path):
+    """A checkpoint with MMEngine's message hub loads through our loader, while a plain
+    ``torch.load`` in the same process still refuses the HistoryBuffer it pickles."""
+    from mmengine.logging import HistoryBuffer
+    path = tmp_path / 'hub.pth'
+    buffer = HistoryBuffer()
+    buffer.update(1.0)
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {'hub': buffer}}, path)
+    assert load_checkpoint_file(path)['meta']['hub'].current() == 1.0
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(path, weights_only=True)

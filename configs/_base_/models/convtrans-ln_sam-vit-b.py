@@ -2,7 +2,8 @@
 # neck, followed by ConvTransposeLNHead (4 x [ConvTranspose2d + LayerNorm2d + ReLU]) that
 # upsamples the 256 x 64 x 64 neck output back to 1024 x 1024. Binary by default
 # (1 sigmoid logit); multi-class configs set num_classes and out_channels and a softmax loss.
-custom_imports = dict(imports=['mmseg_sam'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmseg_sam', 'mmseg_sam.safe_checkpoint_loading'],
+                      allow_failed_imports=False)
 
 # SAM's own pixel statistics (RGB, 0-255); images are padded, never cropped, to `size` in
 # training and to a multiple of 16 (the patch size) in validation, test and inference, so
