@@ -12,13 +12,8 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
-from mmseg_sam.utils.runner_cli import (
-    add_common_runner_arguments,
-    check_runner_checkpoint,
-    load_config,
-    parse_runner_args,
-)
+import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registration; safe loaders)
+from mmseg_sam.utils import runner_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -31,18 +26,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show overlays in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
-    add_common_runner_arguments(parser)
-    return parse_runner_args(parser, argv)
+    runner_cli.add_common_runner_arguments(parser)
+    return runner_cli.parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
     # The checkpoint may be a URL, which MMEngine downloads.
-    cfg = load_config(args, extra_files=[('checkpoint', args.checkpoint)], allow_urls=True)
+    cfg = runner_cli.load_config(args, extra_files=[('checkpoint', args.checkpoint)],
+                                 allow_urls=True)
     # Empty, truncated, text or unsafe files fail here, before the runner builds anything;
     # a checkpoint of another model fails when it is loaded (strict for our modules).
     cfg.load_from = args.checkpoint
-    check_runner_checkpoint(cfg, what='CHECKPOINT')
+    runner_cli.check_runner_checkpoint(cfg, what='CHECKPOINT')
     if args.show or args.show_dir:
         hook = cfg.default_hooks.get('visualization')
         if hook is None:
@@ -67,8 +63,9 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
-    runner = Runner.from_cfg(build_config(parse_args(argv)))
-    return runner.test()
+    cfg = build_config(parse_args(argv))
+    runner_cli.prepare_cpu_distributed(cfg)
+    return Runner.from_cfg(cfg).test()
 
 
 if __name__ == '__main__':

@@ -5,8 +5,8 @@
                           [--cfg-options key=value ...] [--launcher pytorch|slurm|mpi]
 
 Our modules are registered by the config's ``custom_imports``; the tool itself only turns
-command-line options into config values. It imports ``mmseg_sam`` once more so that resuming
-a pure-MMSeg config also loads checkpoints with ``weights_only`` kept on.
+command-line options into config values. It imports ``mmseg_sam.safe_checkpoint_loading`` so
+that resuming a pure-MMSeg config also loads checkpoints with ``weights_only`` kept on.
 """
 import argparse
 from typing import List, Optional
@@ -14,13 +14,8 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import mmseg_sam  # noqa: F401  (checkpoint allow-list; registration)
-from mmseg_sam.utils.runner_cli import (
-    add_common_runner_arguments,
-    check_runner_checkpoint,
-    load_config,
-    parse_runner_args,
-)
+import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registration; safe loaders)
+from mmseg_sam.utils import runner_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,14 +27,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='resume from CKPT, or from the latest checkpoint in the work '
                         'dir when no path is given')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    add_common_runner_arguments(
+    runner_cli.add_common_runner_arguments(
         parser, cfg_options_help='override config values, e.g. train_cfg.max_iters=100')
-    return parse_runner_args(parser, argv)
+    return runner_cli.parse_runner_args(parser, argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
-    cfg = load_config(args)
+    cfg = runner_cli.load_config(args)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -56,9 +51,10 @@ def build_config(args: argparse.Namespace) -> Config:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
+    runner_cli.prepare_cpu_distributed(cfg)
     # A missing, damaged or unsafe checkpoint fails now, naming the option, not after the
     # datasets and the model are built.
-    check_runner_checkpoint(cfg, what='--resume' if args.resume not in (None, 'auto')
+    runner_cli.check_runner_checkpoint(cfg, what='--resume' if args.resume not in (None, 'auto')
                             else 'load_from')
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS

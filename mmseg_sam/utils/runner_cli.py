@@ -88,7 +88,6 @@ def load_config(args: argparse.Namespace, extra_files: Sequence[Tuple[str, str]]
     # ``launcher`` goes in before the user's options, so that ``--cfg-options launcher=...``
     # still wins over ``--launcher``, as when the two were set one after the other.
     cfg = load_config_file(args.config, {'launcher': args.launcher, **(args.cfg_options or {})})
-    prepare_cpu_distributed(cfg)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -125,7 +124,8 @@ def prepare_cpu_distributed(cfg: Config) -> None:
 
     MMEngine 0.10's ``init_dist`` always calls ``torch.cuda.set_device``, and its DDP wrapper
     passes ``device_ids=[LOCAL_RANK]``, which DDP refuses for a model on the CPU; neither can
-    be changed from a config. Without CUDA this starts the process group itself with gloo
+    be changed from a config. The tools call this after building their config and before the
+    runner. Without CUDA this starts the process group itself with gloo
     (MMEngine then skips ``init_dist``) unless the config names another backend, and lets
     DDP wrap the CPU model (``device_ids=None``, unless the config sets it). With CUDA, or
     without a launcher, nothing changes.
