@@ -10,15 +10,13 @@ Used for two sources that share the same two classes:
 """
 from __future__ import annotations
 
-from typing import Any
-
 from mmseg.registry import DATASETS
 
-from .non_empty_seg_dataset import NonEmptySegDataset
+from .class_zero_seg_dataset import ClassZeroSegDataset
 
 
 @DATASETS.register_module()
-class AdBoardDataset(NonEmptySegDataset):
+class AdBoardDataset(ClassZeroSegDataset):
     """Advertisement boards vs. everything else.
 
     Expected layout (MMSeg's usual one)::
@@ -47,17 +45,4 @@ class AdBoardDataset(NonEmptySegDataset):
         palette=[[0, 0, 0], [27, 71, 151]],
     )
 
-    def __init__(self,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
-                 reduce_zero_label: bool = False,
-                 **kwargs: Any) -> None:
-        if reduce_zero_label:
-            raise ValueError(
-                'AdBoardDataset: reduce_zero_label=True is not supported; label 0 is the real '
-                "class 'background' (masks hold 0/1), so reducing it would shift the labels.")
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=False,
-            **kwargs)
+    ZERO_LABEL_REASON = "label 0 is the real class 'background' (masks hold 0/1)"

@@ -17,6 +17,7 @@ which these helpers implement once:
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
@@ -224,13 +225,32 @@ def encode_png(array: np.ndarray, name: str) -> bytes:
     return buf.tobytes()
 
 
-def run_conversion(convert: Callable[[], T], report: Callable[[T], None],
-                   logger: logging.Logger) -> int:
+def add_output_arguments(parser: argparse.ArgumentParser, replaced: str,
+                         out_dir_help: str = 'output dataset root') -> None:
+    """Add the ``--out-dir`` and ``--overwrite`` options every converter has.
+
+    Args:
+        parser: The converter's parser.
+        replaced: What a conversion replaces inside OUT_DIR, for the help of ``--overwrite``,
+            e.g. ``'img_dir/ and ann_dir/'``.
+        out_dir_help: Help of ``--out-dir``.
+    """
+    parser.add_argument('--out-dir', type=Path, required=True, help=out_dir_help)
+    parser.add_argument('--overwrite', action='store_true',
+                        help=f'allow a non-empty --out-dir; replaces {replaced} in it, keeps '
+                             'everything else')
+
+
+def run_conversion(args: argparse.Namespace, convert: Callable[..., T],
+                   report: Callable[[T, Path], None], logger: logging.Logger) -> int:
     """Run a conversion for a command line: log progress, turn input problems into exit code 1.
 
     Args:
+        args: The parsed command line; its options are ``convert``'s keyword arguments (each
+            converter names its options after its parameters), ``args.out_dir`` goes to
+            ``report``.
         convert: Does the conversion and returns what ``report`` logs.
-        report: Logs the result of a successful conversion.
+        report: Logs the result of a successful conversion, given the output folder.
         logger: The converter's logger.
 
     Returns:
@@ -240,10 +260,10 @@ def run_conversion(convert: Callable[[], T], report: Callable[[T], None],
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
     start = time.perf_counter()
     try:
-        result = convert()
+        result = convert(**vars(args))
     except ConversionError as err:
         logger.error('%s', err)
         return 1
-    report(result)
+    report(result, args.out_dir)
     logger.info('done in %.1f s', time.perf_counter() - start)
     return 0

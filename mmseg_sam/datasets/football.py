@@ -8,11 +8,11 @@ to turn the RGBA colour masks into index masks, and :class:`FootballDataset` der
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Tuple
+from typing import NamedTuple, Tuple
 
 from mmseg.registry import DATASETS
 
-from .non_empty_seg_dataset import NonEmptySegDataset
+from .class_zero_seg_dataset import ClassZeroSegDataset
 
 RGB = Tuple[int, int, int]
 
@@ -60,7 +60,7 @@ assert FOOTBALL_CLASS_TABLE[FOOTBALL_ADVERTISEMENT_INDEX].name == 'Advertisement
 
 
 @DATASETS.register_module()
-class FootballDataset(NonEmptySegDataset):
+class FootballDataset(ClassZeroSegDataset):
     """Acme AI football frames with 12 classes (label value == class index).
 
     Expected layout (written by ``tools/dataset_converters/football.py``)::
@@ -88,18 +88,4 @@ class FootballDataset(NonEmptySegDataset):
         palette=[list(c.draw_rgb) for c in FOOTBALL_CLASS_TABLE],
     )
 
-    def __init__(self,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
-                 reduce_zero_label: bool = False,
-                 **kwargs: Any) -> None:
-        if reduce_zero_label:
-            raise ValueError(
-                'FootballDataset: reduce_zero_label=True is not supported; label 0 '
-                "('unlabeled') is a real class of this dataset, and reducing it would shift "
-                'all class indices by one.')
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=False,
-            **kwargs)
+    ZERO_LABEL_REASON = "label 0 ('unlabeled') is a real class of this dataset"

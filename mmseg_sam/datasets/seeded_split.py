@@ -1,10 +1,11 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
 """The one seeded shuffle behind every split and subset this package draws.
 
-:class:`~mmseg_sam.datasets.SeededSubsetDataset` (labelled subsets, held-out validation) and
-``tools/dataset_converters/folder.py`` (train/test split of a user's folder) both order their
+:class:`~mmseg_sam.datasets.SeededSubsetDataset` (labelled subsets, held-out validation) and the
+converters (``tools/dataset_converters/folder.py``: train/test of a user's folder;
+``adboard.py``: train/val of the Kaggle pool; ``football.py --val-from-train``) all order their
 items with :func:`seeded_order`, so the same seed over the same sorted items picks the same
-items everywhere.
+items everywhere. (STARE's split is a fixed rule, not a draw: sorted halves.)
 """
 import math
 from typing import List, Union

@@ -21,14 +21,11 @@ frames with N > 4000 are ``test`` (274), and frame 4000 itself is excluded (the 
 ranges leave it out; it is logged). The pool is split into ``train`` (``--train-fraction``,
 default 0.1: 135 frames) and ``val`` (the rest, 1211) with ``--seed`` (default 0).
 
-The split mimics ``sklearn.model_selection.train_test_split(pool, train_size=f,
-random_state=seed)`` without depending on scikit-learn: the pool is sorted by frame number,
-permuted with ``numpy.random.RandomState(seed).permutation`` (the generator scikit-learn uses),
-the first ``len(pool) - n_train`` positions become val and the rest train. Differences to the
-reference: ``n_train = round(f * len(pool))`` with halves rounded up (scikit-learn floors, which
-would give 134 for 1346 at 0.1; the reference has 135), and the notebook's pool order is
-unknown, so the exact membership of train/val may differ from the reference even though the
-counts match.
+The train/val draw is the one every split and subset of this package uses
+(:func:`mmseg_sam.datasets.seeded_split.seeded_order`): the pool, sorted by frame number, is put
+in seeded order; the first ``n_train = round(f * len(pool))`` (halves up, so 135 of 1346 at
+0.1, the reference's count) are train, the rest val. The reference notebook's counts are
+matched, not its membership: its pool order and draw are unknown.
 
 Checks (all reported by file name; the conversion stops and nothing is published): image without
 mask and mask without image (``--skip-unpaired`` turns these into logged warnings and leaves the
@@ -59,21 +56,11 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
-import numpy as np
 from tqdm import tqdm
 
-from mmseg_sam.datasets.conversion import (
-    ConversionError,
-    check_out_dir,
-    check_same_size,
-    decode_image,
-    encode_png,
-    publish,
-    raise_if_failed,
-    run_conversion,
-    staging_dir,
-    to_binary,
-)
+from mmseg_sam.datasets import conversion
+from mmseg_sam.datasets.conversion import ConversionError
+from mmseg_sam.datasets.seeded_split import seeded_order
 
 logger = logging.getLogger('adboard_converter')
 
@@ -251,7 +238,7 @@ def split_samples(samples: Sequence[Sample], train_fraction: float,
     Args:
         samples: All pairs, sorted by (frame, image name); the permutation is over this order.
         train_fraction: Fraction of the pool for train, in (0, 1).
-        seed: Seed of ``numpy.random.RandomState`` (its stream is frozen across NumPy versions).
+        seed: Seed of :func:`~mmseg_sam.datasets.seeded_split.seeded_order`.
 
     Returns:
         ``{'train': [...], 'val': [...], 'test': [...]}``, each sorted by frame number.
@@ -270,11 +257,8 @@ def split_samples(samples: Sequence[Sample], train_fraction: float,
             f'--train-fraction {train_fraction} of a pool of {len(pool)} frames (< '
             f'{SPLIT_FRAME}) gives {n_train} train frames; train and val must both be '
             'non-empty')
-    perm = np.random.RandomState(seed).permutation(len(pool))
-    n_val = len(pool) - n_train
-    # Same order as scikit-learn's ShuffleSplit: the first part of the permutation is the
-    # held-out part (val here), the next n_train positions are train.
-    val_idx, train_idx = sorted(perm[:n_val].tolist()), sorted(perm[n_val:].tolist())
+    order = seeded_order(len(pool), seed)
+    train_idx, val_idx = sorted(order[:n_train]), sorted(order[n_train:])
     return {'train': [pool[i] for i in train_idx],
             'val': [pool[i] for i in val_idx],
             'test': test}
@@ -300,10 +284,10 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
         ConversionError: On any input problem; nothing is published to ``out_dir`` then.
     """
     source_path, out_dir = Path(source_path), Path(out_dir)
-    check_out_dir(source_path, out_dir, overwrite, OUT_ROOTS)
+    conversion.check_out_dir(source_path, out_dir, overwrite, OUT_ROOTS)
     with Source(source_path) as source:
         splits = split_samples(find_samples(source.names, skip_unpaired), train_fraction, seed)
-        with staging_dir(out_dir, '.adboard-convert-') as staging:
+        with conversion.staging_dir(out_dir, '.adboard-convert-') as staging:
             errors = []
             for split in SPLITS:
                 img_dir = staging / 'img_dir' / split
@@ -313,19 +297,20 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
                 for sample in tqdm(splits[split], desc=f'adboard {split}', unit='frame'):
                     try:
                         img_bytes = source.read(sample.image)
-                        image = decode_image(img_bytes, cv2.IMREAD_COLOR, sample.image)
-                        mask, _ = to_binary(
-                            decode_image(source.read(sample.mask), cv2.IMREAD_UNCHANGED,
+                        image = conversion.decode_image(img_bytes, cv2.IMREAD_COLOR, sample.image)
+                        mask, _ = conversion.to_binary(
+                            conversion.decode_image(source.read(sample.mask), cv2.IMREAD_UNCHANGED,
                                          sample.mask),
                             sample.mask)
-                        check_same_size(image, mask, sample.image, sample.mask)
+                        conversion.check_same_size(image, mask, sample.image, sample.mask)
                     except ConversionError as err:
                         errors.append(str(err))
                         continue
                     (img_dir / f'{sample.stem}.jpg').write_bytes(img_bytes)
-                    (ann_dir / f'{sample.stem}.png').write_bytes(encode_png(mask, sample.mask))
-            raise_if_failed(errors)
-            publish(staging, out_dir, OUT_ROOTS)
+                    png = conversion.encode_png(mask, sample.mask)
+                    (ann_dir / f'{sample.stem}.png').write_bytes(png)
+            conversion.raise_if_failed(errors)
+            conversion.publish(staging, out_dir, OUT_ROOTS)
     return {split: len(splits[split]) for split in SPLITS}
 
 
@@ -341,14 +326,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description='Convert the Kaggle football-match-adboards-mask-dataset (zip or extracted '
                     'folder) to MMSeg layout OUT_DIR/{img_dir,ann_dir}/{train,val,test} with '
                     '0/1 masks.')
-    parser.add_argument('source', type=Path, help='the Kaggle zip file or extracted folder')
-    parser.add_argument('--out-dir', type=Path, required=True, help='output dataset root')
+    parser.add_argument('source_path', metavar='SOURCE', type=Path,
+                        help='the Kaggle zip file or extracted folder')
+    conversion.add_output_arguments(parser, replaced='img_dir/ and ann_dir/')
     parser.add_argument('--train-fraction', type=float, default=0.1,
                         help=f'fraction of the frames < {SPLIT_FRAME} used for train, the rest '
                              'is val (default 0.1; rounded, halves up)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the train/val split')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='allow a non-empty --out-dir; replaces img_dir/ and ann_dir/ in it')
     parser.add_argument('--skip-unpaired', action='store_true',
                         help='warn about images without mask / masks without image and leave '
                              'them out, instead of stopping')
@@ -357,11 +341,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
-    args = parse_args(argv)
-    return run_conversion(
-        lambda: convert_adboard(args.source, args.out_dir, args.train_fraction, args.seed,
-                                args.overwrite, args.skip_unpaired),
-        lambda counts: log_counts(counts, args.out_dir), logger)
+    return conversion.run_conversion(parse_args(argv), convert_adboard, log_counts, logger)
 
 
 if __name__ == '__main__':

@@ -74,20 +74,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mmseg_sam.datasets.conversion import (
-    ConversionError,
-    check_out_dir,
-    check_same_size,
-    decode_image,
-    encode_png,
-    publish,
-    raise_if_failed,
-    run_conversion,
-    staging_dir,
-    to_binary,
-    to_single_channel,
-    value_listing,
-)
+from mmseg_sam.datasets import conversion
+from mmseg_sam.datasets.conversion import ConversionError
 from mmseg_sam.datasets.folder import META_FILE
 from mmseg_sam.datasets.seeded_split import resolve_count, seeded_order
 
@@ -443,7 +431,7 @@ def _load(path: Path, flags: int) -> Tuple[bytes, np.ndarray]:
     if not data:
         raise ConversionError(f'{path}: empty file (0 bytes); {fix}')
     try:
-        return data, decode_image(data, flags, str(path))
+        return data, conversion.decode_image(data, flags, str(path))
     except cv2.error as err:
         raise ConversionError(f'{path}: cannot be decoded as an image ({err}); {fix}') from err
     except ConversionError as err:
@@ -495,7 +483,7 @@ def colour_to_index(mask: np.ndarray, name: str, lookup: Tuple[np.ndarray, np.nd
         order = np.argsort(-counts, kind='stable')
         raise ConversionError(
             f'{name}: colour(s) not in the colour table: '
-            + value_listing([f'RGB {list(_rgb(int(c)))}' for c in bad[order]],
+            + conversion.value_listing([f'RGB {list(_rgb(int(c)))}' for c in bad[order]],
                             counts[order].tolist())
             + f'; {table_hint}; {COLOUR_HINT}')
     return labels[pos]
@@ -517,13 +505,14 @@ def index_mask(mask: np.ndarray, name: str, num_classes: Optional[int]) -> np.nd
             raise ConversionError(f'{name}: 16-bit mask with values up to {int(mask.max())}; at '
                                   f'most {MAX_CLASSES} classes (0..254, 255 = ignore) fit')
         mask = mask.astype(np.uint8)
-    mask = to_single_channel(mask, name, INDEX_HINT)
+    mask = conversion.to_single_channel(mask, name, INDEX_HINT)
     if num_classes is not None:
         counts = np.bincount(mask.ravel(), minlength=256)
         bad = (np.flatnonzero(counts[num_classes:IGNORE_INDEX]) + num_classes).tolist()
         if bad:
+            listing = conversion.value_listing(bad, counts[bad].tolist())
             raise ConversionError(
-                f'{name}: values {value_listing(bad, counts[bad].tolist())} are not class '
+                f'{name}: values {listing} are not class '
                 f'indices of the {num_classes} --classes (expected 0..{num_classes - 1}, or 255 '
                 'for ignore); give more --classes, or omit --classes to use one class per value')
     return mask
@@ -554,7 +543,8 @@ def discover_colours(pairs: Sequence[Pair]) -> Tuple[ColourTable, int]:
     codes = sorted(totals, key=lambda c: (c != 0, c))
     if len(codes) > MAX_CLASSES:
         top = sorted(totals.items(), key=lambda item: -item[1])
-        listing = value_listing([f'RGB {list(_rgb(c))}' for c, _ in top], [n for _, n in top], 10)
+        listing = conversion.value_listing([f'RGB {list(_rgb(c))}' for c, _ in top],
+                                           [n for _, n in top], 10)
         raise ConversionError(
             f'the masks hold {len(codes)} different colours, more than {MAX_CLASSES} classes '
             f'(most frequent: {listing}); '
@@ -615,7 +605,7 @@ class MaskReader:
             ConversionError: If the mask does not fit the mode (names ``name``).
         """
         if self.mode == 'binary':
-            mask, scale = to_binary(raw, name, BINARY_HINT)
+            mask, scale = conversion.to_binary(raw, name, BINARY_HINT)
             self.scales.setdefault(scale, []).append(Path(name).name)
             return mask
         if self.mode == 'index':
@@ -689,8 +679,8 @@ def convert_pair(pair: Pair,
         problems.append(str(err))
     if image is not None and raw is not None:
         try:
-            check_same_size(image, raw[:, :, 0] if raw.ndim == 3 else raw, str(pair.image),
-                            str(pair.mask))
+            conversion.check_same_size(image, raw[:, :, 0] if raw.ndim == 3 else raw,
+                                       str(pair.image), str(pair.mask))
         except ConversionError as err:
             message = str(err)
             if image.shape[:2] == raw.shape[1::-1]:
@@ -791,7 +781,7 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
                               'image and its mask share a stem, so put the masks into a folder '
                               'of their own')
     for source in (images_dir, masks_dir):
-        check_out_dir(source, out_dir, overwrite, OUT_ROOTS)
+        conversion.check_out_dir(source, out_dir, overwrite, OUT_ROOTS)
 
     if mask_suffix is not None and Path(mask_suffix).suffix.lower() not in MASK_SUFFIXES:
         raise ConversionError(f'--mask-suffix {mask_suffix!r} must end with a mask file suffix '
@@ -820,7 +810,7 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
 
     hist = np.zeros(256, dtype=np.int64)  # train pixels per mask value
     values = np.zeros(256, dtype=np.int64)  # pixels per mask value, all splits
-    with staging_dir(out_dir, '.folder-convert-') as staging:
+    with conversion.staging_dir(out_dir, '.folder-convert-') as staging:
         errors: List[str] = []
         for split in SPLITS:
             if not splits[split]:
@@ -840,11 +830,11 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
                 if split == 'train':
                     hist += frame_values
                 if reencode:
-                    img_bytes = encode_png(image, str(pair.image))
+                    img_bytes = conversion.encode_png(image, str(pair.image))
                 (img_dir / f'{pair.stem}{img_suffix}').write_bytes(img_bytes)
                 (ann_dir / f'{pair.stem}{SEG_MAP_SUFFIX}').write_bytes(
-                    encode_png(mask, str(pair.mask)))
-        raise_if_failed(errors)
+                    conversion.encode_png(mask, str(pair.mask)))
+        conversion.raise_if_failed(errors)
 
         names, palette, mask_format = reader.describe(values)
         labelled = int(hist[:len(names)].sum())
@@ -859,7 +849,7 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
         else:
             meta['test_fraction'] = test_fraction
         (staging / META_FILE).write_text(dump_meta(meta), encoding='utf-8')
-        publish(staging, out_dir, OUT_ROOTS)
+        conversion.publish(staging, out_dir, OUT_ROOTS)
 
     if hist[IGNORE_INDEX]:
         logger.info('%.3f%% of the train pixels are 255 (ignored in training)',
@@ -894,7 +884,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         f'({", ".join(IMAGE_SUFFIXES)})')
     parser.add_argument('masks_dir', type=Path, help='folder of the masks '
                         f'({", ".join(MASK_SUFFIXES)}), same stems as the images')
-    parser.add_argument('--out-dir', type=Path, required=True, help='output dataset root')
+    conversion.add_output_arguments(parser, replaced=f'img_dir/, ann_dir/ and {META_FILE}')
     parser.add_argument('--mode', choices=MODES, default='binary',
                         help='binary: 0/1 or 0/255 masks (default); index: class indices '
                              '0..C-1, 255 = ignore; colour: one RGB colour per class')
@@ -912,9 +902,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help='file with the test stems, one per line (instead of '
                              '--test-fraction)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the --test-fraction split')
-    parser.add_argument('--overwrite', action='store_true',
-                        help=f'allow a non-empty --out-dir; replaces img_dir/, ann_dir/ and '
-                             f'{META_FILE} in it')
     parser.add_argument('--strict-pairs', action='store_true',
                         help='stop on images without mask / masks without image instead of '
                              'leaving them out with a warning')
@@ -927,13 +914,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
-    args = parse_args(argv)
-    return run_conversion(
-        lambda: convert_folder(args.images_dir, args.masks_dir, args.out_dir, args.mode,
-                               args.classes, args.colour_table, args.test_fraction,
-                               args.test_list, args.seed, args.overwrite, args.strict_pairs,
-                               args.mask_suffix),
-        lambda summary: log_summary(summary, args.out_dir), logger)
+    return conversion.run_conversion(parse_args(argv), convert_folder, log_summary, logger)
 
 
 if __name__ == '__main__':

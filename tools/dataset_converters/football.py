@@ -54,17 +54,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mmseg_sam.datasets.conversion import (
-    ConversionError,
-    check_out_dir,
-    check_same_size,
-    decode_image,
-    encode_png,
-    publish,
-    raise_if_failed,
-    run_conversion,
-    staging_dir,
-)
+from mmseg_sam.datasets import conversion
+from mmseg_sam.datasets.conversion import ConversionError
 from mmseg_sam.datasets.seeded_split import seeded_order
 
 logger = logging.getLogger('football_converter')
@@ -226,12 +217,10 @@ def find_pairs(in_dir: Path, split: str) -> List[FramePair]:
     unexpected_masks = [n for n in masks
                         if not (n.endswith(MASK_SUFFIX)
                                 and IMAGE_NAME_RE.match(n[:-len(MASK_SUFFIX)]))]
-    if unexpected_images:
-        problems.append(f'{img_dir}: unexpected file names (want "Frame 1  (N).jpg"): '
-                        f'{unexpected_images}')
-    if unexpected_masks:
-        problems.append(f'{mask_dir}: unexpected file names (want '
-                        f'"Frame 1  (N).jpg{MASK_SUFFIX}"): {unexpected_masks}')
+    expected_names = ((img_dir, '"Frame 1  (N).jpg"', unexpected_images),
+                      (mask_dir, f'"Frame 1  (N).jpg{MASK_SUFFIX}"', unexpected_masks))
+    problems += [f'{folder}: unexpected file names (want {want}): {names}'
+                 for folder, want, names in expected_names if names]
     image_set = {n for n in images if IMAGE_NAME_RE.match(n)}
     mask_for = {n[:-len(MASK_SUFFIX)]: n for n in masks if n not in unexpected_masks}
     no_mask = sorted(image_set - mask_for.keys())
@@ -282,12 +271,12 @@ def split_val_from_train(train: Sequence[FramePair], num_val: int,
 
 def _read(path: Path, flags: int) -> np.ndarray:
     """Decode an image file with OpenCV; raise a ConversionError naming it on failure."""
-    return decode_image(path.read_bytes(), flags, str(path))
+    return conversion.decode_image(path.read_bytes(), flags, str(path))
 
 
 def _write_png(path: Path, array: np.ndarray) -> None:
     """Write a uint8 (H, W) mask as a lossless PNG."""
-    path.write_bytes(encode_png(array, str(path)))
+    path.write_bytes(conversion.encode_png(array, str(path)))
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -322,7 +311,7 @@ def convert_split(split: str, pairs: Sequence[FramePair],
         try:
             image = _read(pair.image, cv2.IMREAD_COLOR)
             index = colour_mask_to_index(_read(pair.mask, cv2.IMREAD_UNCHANGED), str(pair.mask))
-            check_same_size(image, index, str(pair.image), str(pair.mask))
+            conversion.check_same_size(image, index, str(pair.image), str(pair.mask))
         except ConversionError as err:
             errors.append(str(err))
             continue
@@ -362,7 +351,7 @@ def convert_football(in_dir: Path, out_dir: Path, val_from_train: int = 0, seed:
     if not in_dir.is_dir():
         raise ConversionError(f'input folder {in_dir} does not exist or is not a folder')
     roots = (MULTICLASS_ROOT, BINARY_ROOT)
-    check_out_dir(in_dir, out_dir, overwrite, roots)
+    conversion.check_out_dir(in_dir, out_dir, overwrite, roots)
 
     # Pair everything up front so that a pairing problem stops the run before any work.
     splits: Dict[str, List[FramePair]] = {}
@@ -379,14 +368,14 @@ def convert_football(in_dir: Path, out_dir: Path, val_from_train: int = 0, seed:
                                                               seed)
         logger.info('val split (seed %d): %s', seed, [p.out_stem for p in splits['val']])
 
-    with staging_dir(out_dir, '.football-convert-') as staging:
+    with conversion.staging_dir(out_dir, '.football-convert-') as staging:
         stats, errors = {}, []
         for split in ('train', 'val', 'test'):
             if split in splits:
                 stats[split], split_errors = convert_split(split, splits[split], staging)
                 errors += split_errors
-        raise_if_failed(errors)
-        publish(staging, out_dir, roots)
+        conversion.raise_if_failed(errors)
+        conversion.publish(staging, out_dir, roots)
     return stats
 
 
@@ -411,15 +400,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('in_dir', type=Path,
                         help='folder with originalTrain, segmentationTrain, originalTest, '
                              'segmentationTest (read only)')
-    parser.add_argument('--out-dir', type=Path, required=True,
-                        help='output folder; football/ and football_adboard/ are created in it')
+    conversion.add_output_arguments(
+        parser, replaced='football/ and football_adboard/',
+        out_dir_help='output folder; football/ and football_adboard/ are created in it')
     parser.add_argument('--val-from-train', type=int, default=0, metavar='K',
                         help='move a seeded random K of the train frames to a val split '
                              '(default 0: only train and test)')
     parser.add_argument('--seed', type=int, default=0, help='seed for --val-from-train')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='allow a non-empty --out-dir; replaces football/ and '
-                             'football_adboard/ in it, keeps everything else')
     args = parser.parse_args(argv)
     if args.val_from_train < 0:
         parser.error(f'--val-from-train must be >= 0, got {args.val_from_train}')
@@ -428,11 +415,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code (0 ok, 1 conversion error)."""
-    args = parse_args(argv)
-    return run_conversion(
-        lambda: convert_football(args.in_dir, args.out_dir, args.val_from_train, args.seed,
-                                 args.overwrite),
-        lambda stats: log_summary(stats, args.out_dir), logger)
+    return conversion.run_conversion(parse_args(argv), convert_football, log_summary, logger)
 
 
 if __name__ == '__main__':
