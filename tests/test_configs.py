@@ -1,6 +1,6 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
-"""Every config under configs/ (except _base_) loads and builds; baselines and mix-ins keep
-our data protocol; mix-ins train two iterations and predict.
+"""Every config under configs/ (except _base_) loads and builds; baselines and hybrids keep
+our data protocol; hybrids train two iterations and predict; inheritance stays shallow.
 
 Models are built on the CPU, shrunk by :func:`shrink`, and never load weights: SAM configs
 drop their checkpoint, the others use the documented from-scratch switch
@@ -32,8 +32,8 @@ from mmseg_sam.utils.pretrained_weights import (
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = ROOT / 'configs'
 #: Folders that must each contribute configs ('.' = configs/ itself).
-REQUIRED_FOLDERS = ('.', 'sam_frozen', 'folder', 'baselines', 'mixins')
-#: Our model (frozen MobileSAM + ConvTransposeLNHead): baselines and mix-ins must share the
+REQUIRED_FOLDERS = ('.', 'sam_frozen', 'folder', 'baselines', 'hybrids')
+#: Our model (frozen MobileSAM + ConvTransposeLNHead): baselines and hybrids must share the
 #: data, budget and evaluation of the one for the same task, found by the name's ending.
 OURS_PREFIX = 'sam_frozen/convtrans-ln_sam-vit-t-frozen_'
 #: The tasks the baselines must cover, as the names end: '_<task>-576x1024.py'.
@@ -59,8 +59,8 @@ def discover() -> List[str]:
 
 
 CONFIGS = discover()
-COMPARED = [c for c in CONFIGS if c.split('/')[0] in ('baselines', 'mixins')]
-MIXINS = [c for c in CONFIGS if c.startswith('mixins/')]
+COMPARED = [c for c in CONFIGS if c.split('/')[0] in ('baselines', 'hybrids')]
+HYBRIDS = [c for c in CONFIGS if c.startswith('hybrids/')]
 
 
 def folder(config: str) -> str:
@@ -198,7 +198,7 @@ def test_config_builds(config):
     assert 'mmseg_sam' in cfg.custom_imports.imports
     if from_scratch:
         assert_no_pretrained(cfg.model.to_dict(), 'model')
-    if folder(config) in ('baselines', 'mixins'):
+    if folder(config) in ('baselines', 'hybrids'):
         assert 'SyncBN' not in repr(cfg.model.to_dict()), f'{config}: SyncBN left; ' \
             f'single-GPU configs use BN'
     model = build(cfg)
@@ -291,8 +291,8 @@ def test_binary_baseline_loss_and_predict(config):
     assert set(predictions[0].pred_sem_seg.data.unique().tolist()) <= {0, 1}
 
 
-@pytest.mark.parametrize('config', MIXINS)
-def test_mixin_trains_two_iterations_and_predicts(config):
+@pytest.mark.parametrize('config', HYBRIDS)
+def test_hybrid_trains_two_iterations_and_predicts(config):
     cfg = load(config, from_scratch=not uses_sam(load(config)))
     model = build(cfg)
     model.init_weights()  # offline: no weights left to load
@@ -333,3 +333,27 @@ def test_a_child_config_changing_the_subset_changes_the_subset(tmp_path):
     order = seeded_order(15, 4)[10:13]  # after the 10 held-out frames of the base
     assert names == [sorted(p.name for p in (data_root / 'img_dir/train').iterdir())[i]
                      for i in order]
+
+
+def _file_bases(path: Path) -> List[Path]:
+    """The config files ``path`` names in ``_base_``, MMSeg's packaged ``mmseg::`` ones left out."""
+    text = path.read_text()
+    match = re.search(r"^_base_\s*=\s*(\[.*?\]|'[^']*')", text, re.S | re.M)
+    names = re.findall(r"'([^']+\.py)'", match.group(1)) if match else []
+    return [(path.parent / name).resolve() for name in names if '::' not in name]
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_at_most_three_levels_and_one_arch(config):
+    """MMSeg's rule: ``_base_`` components, a primitive config, at most one child of it. A
+    component may build on another component, but a leaf never inherits from a config that
+    itself inherits from a non-``_base_`` config; and no chain switches the SAM arch twice."""
+    path = CONFIG_ROOT / config
+    parents = [base for base in _file_bases(path) if '_base_' not in base.parts]
+    assert len(parents) <= 1, f'{config} inherits several leaf configs: {parents}'
+    for parent in parents:
+        grand = [base for base in _file_bases(parent) if '_base_' not in base.parts]
+        assert not grand, f'{config} -> {parent.name} -> {grand[0].name}: four levels'
+    chain = [path, *parents]
+    arches = [re.findall(r"arch='(vit_[bhlt])'", p.read_text()) for p in chain]
+    assert sum(bool(a) for a in arches) <= 1, f'{config}: the arch is set in {len(arches)} files'

@@ -14,7 +14,7 @@ from mmseg_sam.analysis import compare_runs as lib
 MODELS = {
     'convtrans-ln_tiny': 'configs/sam_frozen/'
                          'convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
-    'fcn_tiny': 'configs/mixins/fcn_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
+    'fcn_tiny': 'configs/hybrids/fcn_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
 }
 
 
