@@ -344,8 +344,8 @@ def collect_runs(folders: Iterable[Path]) -> List[Run]:
 
 # ---------------------------------------------------------------------------- numbers
 @dataclass
-class Row:
-    """One table row; None means not available."""
+class RunFacts:
+    """What was trained, on what, for how long; None means not available."""
 
     model: str
     work_dir: str
@@ -360,10 +360,17 @@ class Row:
     max_iters: Optional[int] = None
     train_time_s: Optional[float] = None
     peak_memory_mb: Optional[float] = None
+
+
+@dataclass
+class Row(RunFacts):
+    """One table row: the run's facts and its results; None means not available."""
+
     miou: Optional[float] = None
     fg_iou: Optional[float] = None
     fg_class: Optional[str] = None
     per_image_fg_iou: Optional[float] = None
+    #: where the results come from, e.g. 'test (iter_500.pth)'
     metrics_from: str = 'none'
     notes: List[str] = field(default_factory=list)
 

@@ -102,6 +102,14 @@ def publish(staging: Path, out_dir: Path, roots: Sequence[str]) -> None:
         os.replace(staging / root, target)
 
 
+def split_dirs(root: Path, split: str) -> Tuple[Path, Path]:
+    """Create and return ``root/img_dir/<split>`` and ``root/ann_dir/<split>``, MMSeg's layout."""
+    img_dir, ann_dir = root / 'img_dir' / split, root / 'ann_dir' / split
+    img_dir.mkdir(parents=True)
+    ann_dir.mkdir(parents=True)
+    return img_dir, ann_dir
+
+
 def raise_if_failed(errors: Sequence[str]) -> None:
     """Raise one ConversionError listing all per-frame ``errors``, if there are any.
 

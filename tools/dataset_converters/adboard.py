@@ -290,18 +290,14 @@ def convert_adboard(source_path: Path, out_dir: Path, train_fraction: float = 0.
         with conversion.staging_dir(out_dir, '.adboard-convert-') as staging:
             errors = []
             for split in SPLITS:
-                img_dir = staging / 'img_dir' / split
-                ann_dir = staging / 'ann_dir' / split
-                img_dir.mkdir(parents=True)
-                ann_dir.mkdir(parents=True)
+                img_dir, ann_dir = conversion.split_dirs(staging, split)
                 for sample in tqdm(splits[split], desc=f'adboard {split}', unit='frame'):
                     try:
                         img_bytes = source.read(sample.image)
                         image = conversion.decode_image(img_bytes, cv2.IMREAD_COLOR, sample.image)
-                        mask, _ = conversion.to_binary(
-                            conversion.decode_image(source.read(sample.mask), cv2.IMREAD_UNCHANGED,
-                                         sample.mask),
-                            sample.mask)
+                        raw_mask = conversion.decode_image(source.read(sample.mask),
+                                                           cv2.IMREAD_UNCHANGED, sample.mask)
+                        mask, _ = conversion.to_binary(raw_mask, sample.mask)
                         conversion.check_same_size(image, mask, sample.image, sample.mask)
                     except ConversionError as err:
                         errors.append(str(err))
@@ -328,14 +324,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     '0/1 masks.')
     parser.add_argument('source_path', metavar='SOURCE', type=Path,
                         help='the Kaggle zip file or extracted folder')
+    parser.add_argument('--skip-unpaired', action='store_true',
+                        help='warn about images without mask / masks without image and leave '
+                             'them out, instead of stopping')
     conversion.add_output_arguments(parser, replaced='img_dir/ and ann_dir/')
     parser.add_argument('--train-fraction', type=float, default=0.1,
                         help=f'fraction of the frames < {SPLIT_FRAME} used for train, the rest '
                              'is val (default 0.1; rounded, halves up)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the train/val split')
-    parser.add_argument('--skip-unpaired', action='store_true',
-                        help='warn about images without mask / masks without image and leave '
-                             'them out, instead of stopping')
     return parser.parse_args(argv)
 
 

@@ -815,10 +815,7 @@ def convert_folder(images_dir: Path, masks_dir: Path, out_dir: Path, mode: str =
         for split in SPLITS:
             if not splits[split]:
                 continue
-            img_dir = staging / 'img_dir' / split
-            ann_dir = staging / 'ann_dir' / split
-            img_dir.mkdir(parents=True)
-            ann_dir.mkdir(parents=True)
+            img_dir, ann_dir = conversion.split_dirs(staging, split)
             for pair in tqdm(splits[split], desc=f'folder {split}', unit='frame'):
                 try:
                     img_bytes, image, mask = convert_pair(pair, reader)
