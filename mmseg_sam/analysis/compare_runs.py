@@ -25,10 +25,11 @@ Files read, per session folder ``<ts>/`` (MMEngine 0.10):
   ``load_from`` (set by ``tools/test.py``) names the checkpoint a test session scored. The run's
   config is the newest training session's, else ``<work_dir>/<config name>.py``.
 * ``<work_dir>/last_checkpoint``: the iteration of the last checkpoint.
-* ``<ts>/<ts>.log``, only for the per-class table that MMSeg's ``IoUMetric`` prints
-  (``per class results:``): the dataset-level foreground IoU is in no JSON output (the metric
-  returns only ``aAcc``, ``mIoU`` and ``mAcc``). The table is MMSeg's prettytable, not an
-  MMEngine log line. Without the log that column is n/a, with a note naming the log.
+* ``<ts>/<ts>.log``, only for runs whose evaluator lacks ``PerImageIoUMetric``: the
+  dataset-level foreground IoU is then only in the per-class table that MMSeg's ``IoUMetric``
+  prints (``per class results:``; MMSeg's prettytable, not an MMEngine log line), since that
+  metric returns only ``aAcc``, ``mIoU`` and ``mAcc``. Without either that column is n/a, with
+  a note naming the log.
 
 Fallback: a run trained without ``LocalVisBackend`` (no ``scalars.json``) or tested without
 the JSON dump is read from the ``Iter(train)`` / ``(test)`` lines of its text log; this is the
@@ -57,8 +58,10 @@ Where each number comes from:
 * mIoU and per-image IoU: ``mIoU`` (MMSeg's ``IoUMetric``) and ``per_image_fg_iou`` (our
   ``PerImageIoUMetric``) of the test dump, else of the last validation entry; keys with an
   evaluator prefix (``test/mIoU``) count too.
-* foreground IoU: the row of the foreground class (``foreground_index`` of the config's
-  ``PerImageIoUMetric``; the second class of a binary table) of the last per-class table.
+* foreground IoU: ``dataset_fg_iou`` of ``PerImageIoUMetric`` in the same JSON output, else
+  the row of the foreground class (``foreground_index`` of the config's ``PerImageIoUMetric``;
+  the second class of a binary table) of the last per-class table. The class name comes from
+  that table when there is one.
 """
 import ast
 import copy
@@ -527,7 +530,10 @@ def summarise(run: Run, with_params: bool = True,
             row.metrics_from = f"val @ {metrics.get('step', '?')}"
     row.miou = _metric(metrics, 'mIoU')
     row.per_image_fg_iou = _metric(metrics, 'per_image_fg_iou')
-    if not tables and (run.test_sessions or metrics):
+    row.fg_iou = _metric(metrics, 'dataset_fg_iou')
+    if row.fg_iou is not None and math.isnan(row.fg_iou):
+        row.fg_iou = None
+    if not tables and row.fg_iou is None and (run.test_sessions or metrics):
         sessions = run.test_sessions[-1:] or run.train_sessions
         logs = ', '.join(str(s.path / f'{s.path.name}.log') for s in sessions)
         row.notes.append(f'foreground IoU: no IoUMetric per-class table in {logs}')
@@ -538,7 +544,8 @@ def summarise(run: Run, with_params: bool = True,
             index = 1  # binary: the second class is the foreground
         if index is not None and index < len(table):
             row.fg_class, value = table[index]
-            row.fg_iou = None if math.isnan(value) else value
+            if row.fg_iou is None and not math.isnan(value):
+                row.fg_iou = value
 
     if cfg is not None:
         train_cfg = cfg.get('train_cfg') or {}

@@ -44,6 +44,9 @@ class PerImageIoUMetric(BaseMetric):
 
     Output keys:
         ``per_image_fg_iou``: mean per-image IoU in percent (NaN if no image was scored).
+        ``dataset_fg_iou``: the same class's IoU over the whole set (all intersections over
+            all unions, in percent; NaN without foreground anywhere), the number MMSeg's
+            ``IoUMetric`` prints in its per-class table, here also in the JSON outputs.
         ``num_images``: number of images evaluated.
         ``num_empty_images``: images without foreground in both prediction and ground truth.
     """
@@ -96,7 +99,8 @@ class PerImageIoUMetric(BaseMetric):
             results: ``(intersection, union)`` pixel counts per image, from all ranks.
 
         Returns:
-            ``per_image_fg_iou`` (percent), ``num_images`` and ``num_empty_images``.
+            ``per_image_fg_iou`` and ``dataset_fg_iou`` (percent), ``num_images`` and
+            ``num_empty_images``.
         """
         scores = []
         num_empty = 0
@@ -108,8 +112,12 @@ class PerImageIoUMetric(BaseMetric):
                 if self.empty_score is not None:
                     scores.append(float(self.empty_score))
         mean = float(np.mean(scores)) * 100.0 if scores else float('nan')
+        total_union = sum(union for _, union in results)
+        dataset_iou = (100.0 * sum(inter for inter, _ in results) / total_union
+                       if total_union else float('nan'))
         return {
             'per_image_fg_iou': mean,
+            'dataset_fg_iou': dataset_iou,
             'num_images': len(results),
             'num_empty_images': num_empty,
         }

@@ -38,6 +38,9 @@ def test_three_images_with_empty_and_ignore():
     result = run(PerImageIoUMetric(), [IMG1, IMG2, IMG3])
     assert result['per_image_fg_iou'] == pytest.approx(100 * (0.5 + 1.0 + 0.25) / 3)
     assert result['num_images'] == 3 and result['num_empty_images'] == 1
+    # Over the set: all intersections over all unions (I, U above), not a mean of ratios.
+    assert result['dataset_fg_iou'] == pytest.approx(100 * (2 + 0 + 1) / (4 + 0 + 4))
+    assert result['dataset_fg_iou'] != pytest.approx(result['per_image_fg_iou'])
 
 
 def test_empty_score_options():

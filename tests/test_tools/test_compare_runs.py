@@ -177,7 +177,8 @@ def _half_line(tmp_path: Path) -> Path:
 
 def test_numbers_are_those_of_mmengine_json_files(runs, tmp_path):
     """A real run: the columns are computed from scalars.json, the test dump and the dumped
-    config, and stay the same without any text log except the foreground IoU."""
+    config, and stay the same without any text log; the dataset-level foreground IoU of the
+    JSON dump is the number of MMSeg's per-class table in the log."""
     import shutil
     work_dir = runs['work_dirs'][0]
     row = lib.summarise(lib.collect_runs([work_dir])[0], with_params=False)
@@ -199,7 +200,9 @@ def test_numbers_are_those_of_mmengine_json_files(runs, tmp_path):
                  'metrics_from'):
         assert getattr(without, name) == getattr(row, name), name
     assert without.metrics_from == 'test (iter_2.pth)'  # load_from of the dumped config
-    assert without.fg_iou is None and row.fg_iou is not None
-    assert any(note.startswith('foreground IoU: no IoUMetric per-class table in ')
-               for note in without.notes)
+    assert without.fg_iou == row.fg_iou == metrics['dataset_fg_iou']
+    [test_session] = lib.collect_runs([work_dir])[0].test_sessions
+    table = test_session.class_tables[-1]
+    assert table[1][1] == pytest.approx(row.fg_iou, abs=0.005)  # the table has 2 decimals
+    assert not without.notes
 
