@@ -1,22 +1,11 @@
 # Frozen MobileSAM (trainable neck) with MMSeg's FCNHead instead of ConvTransposeLNHead,
 # binary football adboard task: two 3x3 conv layers on the stride-16 neck output, logits
-# upsampled bilinearly. Everything else (data, Adam 1e-3, 500 iterations, feature cache) is
-# that of convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py.
+# upsampled bilinearly (../_base_/models/fcn-head_sam-neck.py). Everything else (data, Adam
+# 1e-3, 500 iterations, feature cache) is that of
+# ../sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py.
 #   python tools/train.py THIS_CONFIG [--cfg-options train_dataloader.dataset.size=10]
-_base_ = ['../sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py']
-model = dict(
-    decode_head=dict(
-        _delete_=True,
-        type='FCNHead',
-        in_channels=256,
-        in_index=-1,  # the neck output is always the backbone's last output
-        channels=256,
-        num_convs=2,
-        concat_input=True,
-        dropout_ratio=0.1,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)))
+_base_ = [
+    '../sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-500_football-adboard-576x1024.py',
+    '../_base_/models/fcn-head_sam-neck.py',
+]
+model = dict(decode_head={{_base_.fcn_head}})
