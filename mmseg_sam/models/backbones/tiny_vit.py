@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from ..layers import LayerNorm2d
+
 # Total down-sampling of the trunk: 4 from the stem, then 2 and 2 from the first two merges.
 OUTPUT_STRIDE = 16
 
@@ -97,33 +99,6 @@ class ConvBN(nn.Sequential):
         nn.init.constant_(bn.weight, bn_weight_init)
         nn.init.zeros_(bn.bias)
         self.add_module('bn', bn)
-
-
-class LayerNorm2d(nn.Module):
-    """LayerNorm over the channel dimension of an NCHW map, as used in SAM's necks.
-
-    Kept apart from :class:`mmseg_sam.models.layers.LayerNorm2d` (the fused one of our head)
-    on purpose: the neck trains, and the fused kernel's rounding and channels-last output
-    change training results measurably (the published football numbers were made with this
-    one; see the README). Same maths, eps and ``weight``/``bias`` keys.
-
-    Shape: ``(B, C, H, W) -> (B, C, H, W)``.
-    """
-
-    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(num_channels))
-        self.bias = nn.Parameter(torch.zeros(num_channels))
-        self.eps = eps
-
-    def forward(self, x: Tensor) -> Tensor:
-        # Normalised in NCHW rather than via a channels-last F.layer_norm: that keeps the
-        # next convolution on the same memory format, and the same kernels, as in SAM.
-        mean = x.mean(dim=1, keepdim=True)
-        centered = x - mean
-        var = centered.square().mean(dim=1, keepdim=True)
-        x = centered / torch.sqrt(var + self.eps)
-        return x * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class PatchEmbed(nn.Module):
@@ -438,9 +413,9 @@ class TinyViT(nn.Module):
 
         self.neck = nn.Sequential(
             nn.Conv2d(embed_dims[-1], out_chans, kernel_size=1, bias=False),
-            LayerNorm2d(out_chans),
+            LayerNorm2d(out_chans, fused=False),
             nn.Conv2d(out_chans, out_chans, kernel_size=3, padding=1, bias=False),
-            LayerNorm2d(out_chans),
+            LayerNorm2d(out_chans, fused=False),
         )
 
         self._init_weights()
