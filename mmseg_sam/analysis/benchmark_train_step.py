@@ -20,7 +20,7 @@ from mmseg_sam.utils.config_loading import load_config_file
 from mmseg_sam.utils.pretrained_weights import without_pretrained_weights
 
 __all__ = ['benchmark_configs', 'format_duration', 'load_config', 'render_table',
-           'time_train_steps']
+           'time_steps', 'time_train_steps']
 
 
 def load_config(path: str, options: Optional[dict]) -> Config:
@@ -54,14 +54,7 @@ def time_train_steps(cfg: Config, warmup: int, steps: int) -> dict:
     model.init_weights()
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    for _ in range(warmup):
-        model.train_step(copy.deepcopy(batch), optim_wrapper)
-    seconds = []
-    for _ in range(steps):
-        step_batch = copy.deepcopy(batch)  # the preprocessor may move or change it in place
-        start = time.perf_counter()
-        model.train_step(step_batch, optim_wrapper)
-        seconds.append(time.perf_counter() - start)
+    seconds = time_steps(model, batch, optim_wrapper, warmup, steps)
     params = list(model.parameters())
     cache = getattr(model.backbone, 'feature_cache', None)
     return dict(
@@ -72,6 +65,20 @@ def time_train_steps(cfg: Config, warmup: int, steps: int) -> dict:
         total_params=sum(p.numel() for p in params),
         max_iters=cfg.get('train_cfg', {}).get('max_iters'),
         feature_cache_stats=dict(cache.stats) if cache is not None else None)
+
+
+def time_steps(model: torch.nn.Module, batch: dict, optim_wrapper, warmup: int,
+               steps: int) -> List[float]:
+    """Seconds of each of ``steps`` calls of ``model.train_step(batch)`` after ``warmup``."""
+    for _ in range(warmup):
+        model.train_step(copy.deepcopy(batch), optim_wrapper)
+    seconds = []
+    for _ in range(steps):
+        step_batch = copy.deepcopy(batch)  # the preprocessor may move or change it in place
+        start = time.perf_counter()
+        model.train_step(step_batch, optim_wrapper)
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
