@@ -46,11 +46,16 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     # mobilesam-mirror: the reference TinyViT for the parity tests (imports timm).
-    # tensorboard: the tests check the TensorBoard path of the runtime config too.
-    'tests': ['pytest>=7', 'ruff>=0.5', 'timm>=1.0', 'mobilesam-mirror==1.0.0', 'tensorboard'],
+    # tensorboard: the tests check the TensorBoard path of the runtime config too; the
+    # deploy packages: the ONNX export is tested against onnxruntime.
+    'tests': ['pytest>=7', 'ruff>=0.5', 'timm>=1.0', 'mobilesam-mirror==1.0.0', 'tensorboard',
+              'onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20'],
     'plot': ['matplotlib'],
     # Our runtime config also logs to TensorBoard when it is installed (else it says so).
     'tensorboard': ['tensorboard'],
+    # tools/deployment/export_onnx.py: torch's ONNX exporter (onnx, onnxscript) and the
+    # onnxruntime check of the exported graph.
+    'deploy': ['onnx>=1.17', 'onnxscript>=0.5', 'onnxruntime>=1.20'],
 }
 
 setup(

@@ -22,6 +22,11 @@ from torch import nn
 #: A SAM ViT small enough for CPU tests: 2 blocks of width 32, block 1 global.
 TINY_VIT_ARCH: Dict = dict(embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1,),
                            window_size=2)
+#: A TinyViT (MobileSAM's family) small enough for CPU tests: one block per stage, attention
+#: widths 16, 24, 32.
+TINY_TINY_VIT_ARCH: Dict = dict(type='tiny_vit', embed_dims=(8, 16, 24, 32), depths=(1, 1, 1, 1),
+                                num_heads=(1, 2, 3, 4), window_sizes=(7, 7, 7, 7),
+                                mlp_ratio=2.0, num_classes=0)
 
 
 def official_tiny_encoder(img_size: int = 64, seed: int = 0) -> ImageEncoderViT:

@@ -15,7 +15,8 @@ def test_import_registers_every_module_in_mmseg_registries():
         DATASETS: ['AdBoardDataset', 'FolderSegDataset', 'FootballDataset',
                    'SeededSubsetDataset'],
         METRICS: ['PerImageIoUMetric'],
-        HOOKS: ['FrozenFeatureCacheHook', 'MaskCheckHook', 'RngStateHook'],
+        HOOKS: ['FrozenFeatureCacheHook', 'MaskCheckHook', 'RngStateHook',
+                'TrainableOnlyCheckpointHook'],
         TRANSFORMS: ['BinarizeMask'],
     }
     for registry, names in expected.items():

@@ -25,6 +25,8 @@ class FrozenFeatureCacheHook(Hook):
     * ``enabled=True``: kept; with an unbounded random pipeline a warning says that the
       cache then only costs memory and hashing time.
     * ``enabled=False``: kept, and logged.
+    * a trunk that trains (``model.backbone.lora``): off whatever the pipeline, and the log
+      line says why (``enabled=True`` was already refused when the model was built).
 
     After each epoch (once at the end for iteration-based loops) it logs hits, misses and
     entries.
@@ -54,12 +56,13 @@ class FrozenFeatureCacheHook(Hook):
         decision = decide_feature_cache(
             cache.setting, runner.cfg.get('train_dataloader', {}).get('dataset', {}),
             self.extra_random_types,
-            getattr(getattr(model, 'data_preprocessor', None), 'batch_augments', None))
+            getattr(getattr(model, 'data_preprocessor', None), 'batch_augments', None),
+            trainable_trunk=getattr(backbone, 'lora_description', None))
         if cache.setting == 'auto':  # an explicit True/False is never overridden
             cache.enabled = decision.enabled
         setting = f'enabled={cache.setting!r}'
         if not cache.enabled:
-            why = decision.reason if cache.setting == 'auto' else (
+            why = decision.reason if cache.setting == 'auto' or decision.trainable_trunk else (
                 f'as configured ({decision.reason})')
             runner.logger.info(f'Frozen-feature cache OFF ({setting}): {why}.')
             return

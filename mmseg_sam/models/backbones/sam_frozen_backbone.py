@@ -9,10 +9,16 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import nn
 
+from ...utils.checkpoint_files import checkpoint_source
+from ..utils.feature_cache_policy import switch_off_cache_for_trainable_trunk
 from ..utils.frozen_feature_cache import FrozenFeatureCache, build_feature_cache
-from ..utils.strict_loading import StrictLoadingMixin
+from ..utils.strict_loading import CheckpointMismatchError, StrictLoadingMixin
+from ..utils.trainable_state import BASE_WEIGHTS_KEY
 from .encoder_archs import ImageSize, as_hw, build_image_encoder, resolve_arch
 from .encoder_checkpoint import load_encoder_checkpoint, resize_pos_embed
+from .lora import apply_lora, lora_parameters, parse_lora_config, without_lora
+from .sam_vit_attention import use_sdpa_attention
+from .trunk_execution import TRUNK_PRECISIONS, check_trunk_options, resolve_trunk_precision
 
 
 @MODELS.register_module()
@@ -45,6 +51,23 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             cannot see), True (always on) or False (off). Keys are computed on the input's
             device; stored features live in host memory (see
             :mod:`mmseg_sam.models.utils.frozen_feature_cache`).
+        trunk_precision: arithmetic of the frozen trunk: 'auto' (default: bf16 on CUDA
+            GPUs that support it, else fp16 on CUDA; fp32 on CPU), 'fp32', 'bf16' or
+            'fp16' (autocast). The neck and head always train in float32; trunk outputs are
+            cast to the input dtype. Part of the cache key.
+        trunk_attention: 'sdpa' (default: PyTorch's fused attention with SAM's exact
+            decomposed rel-pos bias as mask, same parameters and keys, within 1e-5 of the
+            official module in fp32) or 'official' (segment_anything's own ``Attention``).
+            SAM ViT archs only; TinyViT's attention is always fused. Part of the cache key.
+        compile_trunk: run the trunk through ``torch.compile`` (default False: the first
+            call per input shape then compiles for a minute or more). Part of the cache key.
+        lora: None (default: the trunk is frozen) or ``dict(rank=4, alpha=4, targets=('q',
+            'v'), blocks=None)``: low-rank updates of the attention projections ('q', 'k',
+            'v' slices of ``qkv``, and 'proj') of the given attention blocks (None: all;
+            TinyViT counts its attention blocks over all stages), scaled by alpha / rank
+            (see :mod:`.lora`). The base weights stay frozen and the LoRA factors train, so
+            the trunk then runs with autograd (still in eval mode) and the feature cache is
+            off: ``enabled='auto'`` turns it off, ``enabled=True`` is an error.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix='image_encoder.')``
             loads an official SAM / MobileSAM checkpoint unchanged; every encoder key must
             match (an error lists those that do not).
@@ -64,15 +87,32 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
                  freeze_neck: bool = False,
                  out_indices: Sequence[int] = (),
                  feature_cache: Union[None, bool, dict] = None,
+                 trunk_precision: str = 'auto',
+                 trunk_attention: str = 'sdpa',
+                 compile_trunk: bool = False,
+                 lora: Union[None, bool, dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_family, _ = resolve_arch(arch)
         self.arch = arch
         self.img_size = as_hw(img_size)
         self.freeze_neck = freeze_neck
+        check_trunk_options(trunk_precision, trunk_attention, self.arch_family)
+        self.trunk_precision = trunk_precision
+        self.trunk_attention = trunk_attention
+        self.compile_trunk = bool(compile_trunk)
+        self._compiled_trunk = None
         self.encoder = build_image_encoder(arch, self.img_size)
+        if self.arch_family == 'vit' and trunk_attention == 'sdpa':
+            use_sdpa_attention(self.encoder)
+        # After the attention swap: LoRA wraps whichever qkv / proj modules the blocks call.
+        self.lora_cfg = parse_lora_config(lora)
+        self.lora_description = (apply_lora(self.encoder, self.arch_family, self.lora_cfg)
+                                 if self.lora_cfg is not None else None)
         self.out_indices = self._check_out_indices(out_indices)
         self.feature_cache: Optional[FrozenFeatureCache] = build_feature_cache(feature_cache)
+        if self.lora_description is not None and self.feature_cache is not None:
+            switch_off_cache_for_trainable_trunk(self.feature_cache, self.lora_description)
         self._weights_signature: Optional[Tuple] = None
         self._weights_fingerprint = ''
         self._freeze()
@@ -100,6 +140,8 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         for name, parameter in self.encoder.named_parameters():
             if not name.startswith('neck.') or self.freeze_neck:
                 parameter.requires_grad_(False)
+        for parameter in lora_parameters(self.encoder):  # only LoRA's factors train inside
+            parameter.requires_grad_(True)
         self._set_frozen_eval()
 
     def _set_frozen_eval(self) -> None:
@@ -126,8 +168,9 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             if not checkpoint:
                 raise ValueError("SAMFrozenBackbone init_cfg type='Pretrained' needs "
                                  "'checkpoint' (a path or URL)")
-            load_encoder_checkpoint(self.encoder, checkpoint,
-                                    prefix=init_cfg.get('prefix', 'image_encoder.'))
+            with without_lora(self.encoder):  # the official layout, every key checked
+                load_encoder_checkpoint(self.encoder, checkpoint,
+                                        prefix=init_cfg.get('prefix', 'image_encoder.'))
             self._is_init = True
             return
         print_log(f'SAMFrozenBackbone({self.arch!r}): no pretrained checkpoint given, the '
@@ -153,6 +196,33 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
                          f'training. Keep the training value; inputs of other sizes work '
                          f'without changing it.')
         return '\n'.join(lines)
+
+    def prepare_trainable_only_load(self, config_path: str, local_metadata: dict) -> None:
+        """Load the official encoder weights under a trainable-only checkpoint, once.
+
+        Training has loaded them already (``init_weights`` runs before ``load_from``).
+        ``tools/test.py`` does not run ``init_weights``, so ``init_cfg`` is loaded here; MMSeg's
+        ``init_model`` (``MMSegInferencer``, ``tools/inference.py``) deletes ``init_cfg``,
+        so the ``Pretrained`` init_cfg recorded in the file when it was saved is used.
+        """
+        own = self.init_cfg if isinstance(self.init_cfg, dict) else None
+        if own is not None and own.get('type') == 'Pretrained':
+            if not self.is_init:
+                self.init_weights()
+            return
+        recorded = local_metadata.get(BASE_WEIGHTS_KEY)
+        if not recorded or not recorded.get('checkpoint'):
+            raise CheckpointMismatchError(
+                f'Checkpoint {checkpoint_source(local_metadata) or ""} holds only the trainable '
+                f'tensors of the model, and neither it nor {config_path}.init_cfg says where '
+                f"the frozen encoder weights come from. Fix: {config_path}.init_cfg=dict("
+                f"type='Pretrained', checkpoint=OFFICIAL_SAM_FILE).")
+        if getattr(self, '_base_weights_source', None) != recorded:
+            with without_lora(self.encoder):
+                load_encoder_checkpoint(self.encoder, recorded['checkpoint'],
+                                        prefix=recorded.get('prefix', 'image_encoder.'))
+            self._base_weights_source = dict(recorded)
+            self._is_init = True
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -185,11 +255,11 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
 
         Returns:
             ``[*block_outputs, trunk_output]``, each (B, C, H/16, W/16), without autograd
-            history, in the dtype the trunk computes in (or the cache's storage dtype,
-            cast back to the input dtype).
+            history unless LoRA trains in the trunk, in the dtype the trunk computes in (or
+            the cache's storage dtype, cast back to the input dtype).
         """
         cache = self.feature_cache
-        if cache is None or not cache.enabled:
+        if cache is None or not cache.enabled or self.lora_cfg is not None:
             return self._run_trunk(inputs)
         context = self._cache_context(inputs)
         keys = cache.make_keys(inputs, context)
@@ -203,9 +273,34 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         return [torch.stack([features[level] for features in per_image]).to(inputs.device, dtype)
                 for level in range(len(per_image[0]))]
 
-    @torch.no_grad()
     def _run_trunk(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """Run the frozen trunk: ``[*block_outputs, trunk_output]`` as (B, C, h, w)."""
+        """Run the frozen trunk in ``trunk_precision``: ``[*block_outputs, trunk_output]``.
+
+        Returns:
+            Tensors (B, C, h, w) in the dtype of ``inputs`` (float32 unless it is floating
+            point in another dtype), whatever the trunk computed in.
+        """
+        device_type = inputs.device.type
+        autocast_dtype = TRUNK_PRECISIONS[resolve_trunk_precision(self.trunk_precision,
+                                                                  inputs.device)]
+        trunk = SAMFrozenBackbone._trunk_forward
+        if self.compile_trunk:
+            if self._compiled_trunk is None:
+                # The unbound function, so that a deep copy of this module runs itself.
+                self._compiled_trunk = torch.compile(SAMFrozenBackbone._trunk_forward)
+            trunk = self._compiled_trunk
+        # fp32 disables autocast explicitly, so an outer autocast (AMP training) does not
+        # silently lower the trunk's precision below what the cache key says. Without LoRA
+        # nothing in the trunk trains, so no activation is kept for backward.
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.lora_cfg is not None), \
+                torch.autocast(device_type, dtype=autocast_dtype or torch.float32,
+                               enabled=autocast_dtype is not None):
+            outputs = trunk(self, inputs)
+        dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
+        return [output.to(dtype) for output in outputs]
+
+    def _trunk_forward(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+        """The trunk's layers, in whatever precision the caller set up."""
         if self.arch_family == 'tiny_vit':
             return [self.encoder.forward_trunk(inputs)]
         encoder = self.encoder
@@ -230,8 +325,11 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         autocast = (torch.is_autocast_enabled(inputs.device.type)
                     if inputs.device.type in ('cuda', 'cpu') else False)
         autocast_dtype = (torch.get_autocast_dtype(inputs.device.type) if autocast else None)
+        precision = resolve_trunk_precision(self.trunk_precision, inputs.device)
         return (f'{self.arch!r}|{self.out_indices}|{inputs.dtype}|{inputs.device.type}|'
-                f'autocast={autocast}:{autocast_dtype}|weights={self.weights_fingerprint()}')
+                f'autocast={autocast}:{autocast_dtype}|trunk={precision}:'
+                f'{self.trunk_attention}:compile={self.compile_trunk}|'
+                f'weights={self.weights_fingerprint()}')
 
     def weights_fingerprint(self) -> str:
         """Hash of every trunk tensor, recomputed only when a tensor changed.

@@ -14,6 +14,11 @@ the training dataset config (the model itself never sees the pipeline):
 * ``True``: on whatever the pipeline (an unbounded one is reported, not overridden).
 * ``False``: off.
 
+A trunk that trains (LoRA adapters, ``SAMFrozenBackbone(lora=...)``) changes its outputs with
+every step, and its outputs must keep their autograd history, so no cache can serve it:
+'auto' means off (:func:`switch_off_cache_for_trainable_trunk`, at model build), True is an
+error.
+
 ``FrozenFeatureCacheHook`` calls it before training, applies the answer to ``'auto'`` and logs
 the decision with the transforms named; nothing else flips the cache.
 """
@@ -109,16 +114,20 @@ class FeatureCacheDecision:
         enabled: whether the cache is used in training.
         unbounded: random transforms with unboundedly many variants (each input is new).
         finite: random transforms with finitely many variants (each one an entry).
+        trainable_trunk: what trains inside the trunk (e.g. the LoRA description), or None.
     """
 
     setting: EnabledSetting
     enabled: bool
     unbounded: Tuple[str, ...] = ()
     finite: Tuple[str, ...] = ()
+    trainable_trunk: Optional[str] = None
 
     @property
     def reason(self) -> str:
         """Why the pipeline does or does not repeat inputs, naming the transforms."""
+        if self.trainable_trunk:
+            return trainable_trunk_reason(self.trainable_trunk)
         if self.unbounded:
             return (f'the training pipeline has random transforms with unboundedly many '
                     f'variants ({", ".join(self.unbounded)}), so inputs do not repeat across '
@@ -137,9 +146,35 @@ def check_enabled_setting(setting: Any) -> EnabledSetting:
                      f"training pipeline is random without bound), True or False")
 
 
+def trainable_trunk_reason(description: str) -> str:
+    """Why a trunk that trains cannot be cached, for logs and errors."""
+    return (f'the trunk trains ({description}), so its outputs change with every step and '
+            f'must keep their gradients')
+
+
+def switch_off_cache_for_trainable_trunk(cache: Any, description: str) -> None:
+    """Turn a feature cache off for a trunk that trains; refuse ``enabled=True``.
+
+    Args:
+        cache: a :class:`~.frozen_feature_cache.FrozenFeatureCache` (``setting``,
+            ``enabled``).
+        description: what trains, e.g. 'LoRA rank 4 (alpha 4) on q, v of 12 of 12 attention
+            blocks (...)'.
+
+    Raises:
+        ValueError: for ``enabled=True``, naming the option and the fix.
+    """
+    if cache.setting is True:
+        raise ValueError(f'model.backbone.feature_cache.enabled=True cannot be used with '
+                         f'model.backbone.lora: {trainable_trunk_reason(description)}. Set '
+                         f"feature_cache.enabled='auto' (turned off with LoRA) or False.")
+    cache.enabled = False
+
+
 def decide_feature_cache(setting: EnabledSetting, dataset_cfg: Any,
                          extra_random_types: Sequence[str] = (),
-                         batch_augments: Optional[Any] = None) -> FeatureCacheDecision:
+                         batch_augments: Optional[Any] = None,
+                         trainable_trunk: Optional[str] = None) -> FeatureCacheDecision:
     """Decide whether the frozen-feature cache is used for a training set.
 
     Args:
@@ -150,6 +185,9 @@ def decide_feature_cache(setting: EnabledSetting, dataset_cfg: Any,
         extra_random_types: names of custom transforms that are random (without bound)
             although their name does not contain 'Random'.
         batch_augments: the data preprocessor's ``batch_augments``; any makes inputs new.
+        trainable_trunk: what trains inside the trunk (the backbone's
+            ``lora_description``), or None for a frozen trunk. Given, the answer is off
+            (and ``enabled=True`` an error).
 
     Returns:
         a :class:`FeatureCacheDecision`.
@@ -170,5 +208,10 @@ def decide_feature_cache(setting: EnabledSetting, dataset_cfg: Any,
     if batch_augments:
         unbounded.append('data_preprocessor.batch_augments')
     enabled = not unbounded if setting == 'auto' else setting
+    if trainable_trunk:
+        if setting is True:
+            raise ValueError(f'feature_cache enabled=True cannot be used: '
+                             f'{trainable_trunk_reason(trainable_trunk)}')
+        enabled = False
     return FeatureCacheDecision(setting, bool(enabled), tuple(dict.fromkeys(unbounded)),
-                                tuple(dict.fromkeys(finite)))
+                                tuple(dict.fromkeys(finite)), trainable_trunk)

@@ -19,12 +19,21 @@ checkpoint are not model keys and stay MMEngine's business.
 
 The check is per module: MMSeg modules next to ours (an auxiliary ``FCNHead``, ...) are still
 loaded by MMEngine's non-strict rules, and their own missing keys stay warnings.
+
+A *trainable-only* checkpoint (marked in its ``_metadata``, see :mod:`.trainable_state`)
+holds exactly the tensors that train. For it the same check runs against exactly those keys:
+a missing trainable tensor, a frozen tensor that the file holds, or a wrong shape is still an
+error. The frozen tensors keep the values the module has, which
+:meth:`StrictLoadingMixin.prepare_trainable_only_load` provides first (the backbone loads
+its official SAM / MobileSAM weights from ``init_cfg`` there), and are handed on to the
+loaders of the sub-modules so that nothing is reported missing.
 """
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
 from ...utils.checkpoint_files import CheckpointError, checkpoint_source
+from .trainable_state import frozen_state_keys, is_trainable_only
 
 #: Names listed per category before '... and N more'.
 MAX_LISTED = 10
@@ -96,28 +105,56 @@ class StrictLoadingMixin:
         return (f'Was this checkpoint trained with this config? {config_path} and the rest '
                 f'of the model must be built as they were in training.')
 
+    def prepare_trainable_only_load(self, config_path: str, local_metadata: dict) -> None:
+        """Give the frozen tensors their values before a trainable-only checkpoint loads.
+
+        The default keeps the values they have; a module whose frozen tensors come from a
+        pretrained file loads it here (and raises if it has none).
+
+        Args:
+            config_path: where the module sits in the config, e.g. 'model.backbone'.
+            local_metadata: the module's entry of the state dict's ``_metadata`` (its
+                source file, the base weights recorded when it was saved).
+        """
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
+        trainable_only = is_trainable_only(local_metadata)
+        config_path = f'model.{prefix[:-1]}' if prefix else type(self).__name__
+        frozen: List[str] = []
+        if trainable_only:
+            self.prepare_trainable_only_load(config_path, local_metadata)
+            frozen = [prefix + key for key in sorted(frozen_state_keys(self))]
         own = self.state_dict(prefix=prefix, keep_vars=True)
+        frozen_set = set(frozen)
+        expected = {key: value for key, value in own.items() if key not in frozen_set}
         given = {key: value for key, value in state_dict.items() if key.startswith(prefix)}
-        missing, unexpected, wrong_shape = compare_state_dicts(given, own)
+        missing, unexpected, wrong_shape = compare_state_dicts(given, expected)
+        # A trainable-only file that holds a frozen tensor was written for another freezing.
+        frozen_given = [key for key in unexpected if key in frozen_set]
+        unexpected = [key for key in unexpected if key not in frozen_set]
         # Keys the modules loaded before this one did not take (e.g. the root's).
         outside = [key for key in unexpected_keys if not key.startswith(prefix)]
-        if missing or unexpected or wrong_shape or outside:
-            config_path = f'model.{prefix[:-1]}' if prefix else type(self).__name__
+        if missing or unexpected or wrong_shape or outside or frozen_given:
             source = checkpoint_source(local_metadata)
             subject = f'Checkpoint {source}' if source else 'The checkpoint'
+            if trainable_only:
+                subject += (' (trainable tensors only: the frozen ones come from the '
+                            'pretrained weights)')
             report = format_key_report([
                 ('missing from the checkpoint', missing),
                 (f'in the checkpoint under {prefix!r} but not in the model'
                  if prefix else 'in the checkpoint but not in the model', unexpected),
                 ('in the checkpoint but taken by no module of the model', outside),
+                ('in the checkpoint but frozen in the model', frozen_given),
                 ('wrong shape', wrong_shape),
             ])
             hint = self.checkpoint_mismatch_hint(config_path, [*given, *outside], wrong_shape)
             raise CheckpointMismatchError(
                 f'{subject} does not fit {config_path} ({type(self).__name__}): its keys and '
                 f'shapes must be those of the model.\n{report}\n{hint}')
+        for key in frozen:  # the sub-modules' loaders copy them onto themselves: no change
+            state_dict[key] = own[key].detach()
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
                                       missing_keys, unexpected_keys, error_msgs)
 
