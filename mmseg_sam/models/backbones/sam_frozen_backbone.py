@@ -270,8 +270,10 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             for row, index in enumerate(misses):
                 per_image[index] = cache.put(keys[index], [level[row] for level in computed])
         dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
-        return [torch.stack([features[level] for features in per_image]).to(inputs.device, dtype)
-                for level in range(len(per_image[0]))]
+        # Outside any outer autocast: CPU autocast refuses the float16 storage dtype in stack.
+        with torch.autocast(inputs.device.type, enabled=False):
+            return [torch.stack([features[level] for features in per_image])
+                    .to(inputs.device, dtype) for level in range(len(per_image[0]))]
 
     def _run_trunk(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Run the frozen trunk in ``trunk_precision``: ``[*block_outputs, trunk_output]``.
@@ -322,12 +324,11 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
     # ------------------------------------------------------------------ cache keys
     def _cache_context(self, inputs: torch.Tensor) -> str:
         """Everything besides the image that changes the trunk output."""
-        autocast = (torch.is_autocast_enabled(inputs.device.type)
-                    if inputs.device.type in ('cuda', 'cpu') else False)
-        autocast_dtype = (torch.get_autocast_dtype(inputs.device.type) if autocast else None)
+        # An outer autocast (AMP training) is not part of it: _run_trunk sets the trunk's own
+        # precision either way, so AMP steps and full-precision validation share entries.
         precision = resolve_trunk_precision(self.trunk_precision, inputs.device)
         return (f'{self.arch!r}|{self.out_indices}|{inputs.dtype}|{inputs.device.type}|'
-                f'autocast={autocast}:{autocast_dtype}|trunk={precision}:'
+                f'trunk={precision}:'
                 f'{self.trunk_attention}:compile={self.compile_trunk}|'
                 f'weights={self.weights_fingerprint()}')
 

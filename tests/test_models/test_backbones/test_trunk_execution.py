@@ -16,6 +16,7 @@ import mmseg_sam  # noqa: F401
 from mmseg_sam.models.backbones import SAMFrozenBackbone
 from mmseg_sam.models.backbones.sam_vit_attention import SDPAttention
 from mmseg_sam.models.backbones.trunk_execution import resolve_trunk_precision
+from mmseg_sam.models.utils.frozen_feature_cache import build_feature_cache
 
 #: Four TinyViT stages with padded windows, small enough for the CPU.
 TINY_TINY_VIT = dict(type='tiny_vit', embed_dims=(16, 32, 48, 64), depths=(1, 1, 1, 1),
@@ -94,6 +95,18 @@ def test_fp32_is_exact_under_an_outer_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         actual = ours.frozen_features(x)[-1]
     torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
+
+
+def test_outer_autocast_shares_cache_entries():
+    """AMP training steps and full-precision validation read the same cached features: the
+    trunk sets its own precision, so the encoder runs once per image, not once per mode."""
+    _, ours = backbone_pair(TINY_VIT_ARCH, trunk_precision='fp32')
+    ours.feature_cache = build_feature_cache(True)
+    x = torch.randn(1, 3, 64, 64)
+    ours.frozen_features(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        ours.frozen_features(x)
+    assert ours.feature_cache.stats['misses'] == 1 and ours.feature_cache.stats['hits'] == 1
 
 
 @pytest.mark.parametrize('arch', [TINY_VIT_ARCH, TINY_TINY_VIT], ids=['vit', 'tiny_vit'])
