@@ -32,7 +32,7 @@ from mmseg_sam.utils.pretrained_weights import (
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = ROOT / 'configs'
 #: Folders that must each contribute configs ('.' = configs/ itself).
-REQUIRED_FOLDERS = ('.', 'sam_frozen', 'folder', 'baselines', 'hybrids')
+REQUIRED_FOLDERS = ('.', 'sam_frozen', 'sam_detail', 'folder', 'baselines', 'hybrids')
 #: Our model (frozen MobileSAM + ConvTransposeLNHead): baselines and hybrids must share the
 #: data, budget and evaluation of the one for the same task, found by the name's ending.
 OURS_PREFIX = 'sam_frozen/convtrans-ln_sam-vit-t-frozen_'
@@ -59,7 +59,7 @@ def discover() -> List[str]:
 
 
 CONFIGS = discover()
-COMPARED = [c for c in CONFIGS if c.split('/')[0] in ('baselines', 'hybrids')]
+COMPARED = [c for c in CONFIGS if c.split('/')[0] in ('baselines', 'hybrids', 'sam_detail')]
 HYBRIDS = [c for c in CONFIGS if c.startswith('hybrids/')]
 
 

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
@@ -39,6 +40,8 @@ class PerImageIoUMetric(BaseMetric):
         empty_score: IoU given to an image where neither prediction nor ground truth contains
             the foreground, in [0, 1]. Default 1.0: predicting "no board" on a board-free frame
             is a perfect answer. ``None`` leaves such images out of the mean.
+        boundary_band: Half-width in pixels of the band around the ground-truth foreground's
+            edges used by ``boundary_error_share``. Default: 3.
         collect_device: Device used to collect results across ranks (``'cpu'`` or ``'gpu'``).
         prefix: Prefix of the output keys (``'<prefix>/per_image_fg_iou'``); ``None`` for none.
 
@@ -47,6 +50,10 @@ class PerImageIoUMetric(BaseMetric):
         ``dataset_fg_iou``: the same class's IoU over the whole set (all intersections over
             all unions, in percent; NaN without foreground anywhere), the number MMSeg's
             ``IoUMetric`` prints in its per-class table, here also in the JSON outputs.
+        ``boundary_error_share``: percent of all wrong foreground/background pixels (over
+            the set) that lie within ``boundary_band`` pixels of a ground-truth edge: near
+            100 means the masks are right but their outlines are off; low values mean whole
+            regions are missed or invented (NaN without any wrong pixel).
         ``num_images``: number of images evaluated.
         ``num_empty_images``: images without foreground in both prediction and ground truth.
     """
@@ -55,6 +62,7 @@ class PerImageIoUMetric(BaseMetric):
                  foreground_index: int = 1,
                  ignore_index: int = 255,
                  empty_score: float | None = 1.0,
+                 boundary_band: int = 3,
                  collect_device: str = 'cpu',
                  prefix: str | None = None,
                  **kwargs: Any) -> None:
@@ -65,6 +73,10 @@ class PerImageIoUMetric(BaseMetric):
         if empty_score is not None and not 0.0 <= empty_score <= 1.0:
             raise ValueError(f'PerImageIoUMetric: empty_score must be in [0, 1] or None, got '
                              f'{empty_score}')
+        if not isinstance(boundary_band, int) or boundary_band < 1:
+            raise ValueError(f'PerImageIoUMetric: boundary_band must be a positive int (pixels), '
+                             f'got {boundary_band!r}')
+        self.boundary_band = boundary_band
         self.foreground_index = foreground_index
         self.ignore_index = ignore_index
         self.empty_score = empty_score
@@ -90,21 +102,33 @@ class PerImageIoUMetric(BaseMetric):
             # Plain ints keep the stored results tiny and device-free for collection.
             inter = int(torch.count_nonzero(pred_fg & gt_fg))
             union = int(torch.count_nonzero(pred_fg | gt_fg))
-            self.results.append((inter, union))
+            wrong = (pred_fg != gt_fg) & valid
+            wrong_near_edge = int(torch.count_nonzero(wrong & self._edge_band(gt_fg)))
+            self.results.append((inter, union, int(torch.count_nonzero(wrong)), wrong_near_edge))
+
+    def _edge_band(self, mask: torch.Tensor) -> torch.Tensor:
+        """Pixels within ``boundary_band`` of an edge of ``mask`` (H, W): dilation minus
+        erosion by a (2 * band + 1) square, both computed by max pooling."""
+        size = 2 * self.boundary_band + 1
+        as_float = mask[None, None].float()
+        dilated = F.max_pool2d(as_float, size, stride=1, padding=self.boundary_band)
+        eroded = -F.max_pool2d(-as_float, size, stride=1, padding=self.boundary_band)
+        return (dilated != eroded)[0, 0]
 
     def compute_metrics(self, results: List[Tuple[int, int]]) -> Dict[str, float]:
         """Average the per-image IoUs.
 
         Args:
-            results: ``(intersection, union)`` pixel counts per image, from all ranks.
+            results: ``(intersection, union, wrong, wrong_near_edge)`` pixel counts per image,
+                from all ranks.
 
         Returns:
-            ``per_image_fg_iou`` and ``dataset_fg_iou`` (percent), ``num_images`` and
-            ``num_empty_images``.
+            ``per_image_fg_iou``, ``dataset_fg_iou`` and ``boundary_error_share`` (percent),
+            ``num_images`` and ``num_empty_images``.
         """
         scores = []
         num_empty = 0
-        for inter, union in results:
+        for inter, union, _, _ in results:
             if union > 0:
                 scores.append(inter / union)
             else:
@@ -112,12 +136,16 @@ class PerImageIoUMetric(BaseMetric):
                 if self.empty_score is not None:
                     scores.append(float(self.empty_score))
         mean = float(np.mean(scores)) * 100.0 if scores else float('nan')
-        total_union = sum(union for _, union in results)
-        dataset_iou = (100.0 * sum(inter for inter, _ in results) / total_union
+        total_union = sum(result[1] for result in results)
+        dataset_iou = (100.0 * sum(result[0] for result in results) / total_union
                        if total_union else float('nan'))
+        total_wrong = sum(result[2] for result in results)
+        edge_share = (100.0 * sum(result[3] for result in results) / total_wrong
+                      if total_wrong else float('nan'))
         return {
             'per_image_fg_iou': mean,
             'dataset_fg_iou': dataset_iou,
+            'boundary_error_share': edge_share,
             'num_images': len(results),
             'num_empty_images': num_empty,
         }

@@ -84,3 +84,28 @@ def test_bad_arguments_and_shapes():
     bad = sample(pred=[[1, 0, 0], [0, 0, 0]], gt=[[1, 0], [0, 0]])
     with pytest.raises(ValueError, match='shape'):
         PerImageIoUMetric().process({}, [bad])
+
+
+def test_boundary_error_share_splits_outline_errors_from_missed_regions():
+    # Ground truth: one 4x4 square in a 16x16 image, and a second image without foreground.
+    gt = torch.zeros(16, 16, dtype=torch.long)
+    gt[2:6, 2:6] = 1
+    # Prediction: the square one pixel too wide to the right (4 wrong pixels, all on the
+    # edge) and an invented 3x3 blob far away (9 wrong pixels, none near a true edge).
+    pred = gt.clone()
+    pred[2:6, 6] = 1
+    pred[11:14, 11:14] = 1
+    empty_gt = torch.zeros(16, 16, dtype=torch.long)
+    empty_pred = torch.zeros(16, 16, dtype=torch.long)
+    empty_pred[0, 0] = 1  # one wrong pixel; no edge in this image at all
+    samples = [sample(pred.tolist(), gt.tolist()), sample(empty_pred.tolist(), empty_gt.tolist())]
+    result = run(PerImageIoUMetric(boundary_band=1), samples)
+    assert result['boundary_error_share'] == pytest.approx(100 * 4 / (4 + 9 + 1))
+    # A band wide enough to reach the blob (its corner (11, 11) is 6 rows and columns from
+    # the square's corner (5, 5)) counts that pixel too.
+    wide = run(PerImageIoUMetric(boundary_band=6), samples)
+    assert wide['boundary_error_share'] == pytest.approx(100 * 5 / 14)
+    perfect = run(PerImageIoUMetric(), [sample(gt.tolist(), gt.tolist())])
+    assert math.isnan(perfect['boundary_error_share'])
+    with pytest.raises(ValueError, match='boundary_band'):
+        PerImageIoUMetric(boundary_band=0)

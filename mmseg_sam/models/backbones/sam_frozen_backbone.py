@@ -10,6 +10,7 @@ from mmseg.registry import MODELS
 from torch import nn
 
 from ...utils.checkpoint_files import checkpoint_source
+from ..layers import DetailStem
 from ..utils.feature_cache_policy import switch_off_cache_for_trainable_trunk
 from ..utils.frozen_feature_cache import FrozenFeatureCache, build_feature_cache
 from ..utils.strict_loading import CheckpointMismatchError, StrictLoadingMixin
@@ -41,8 +42,17 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             multiple of 16. Pretrained tables are resized to it at load time. Inputs of
             another size still work; the position embedding is then interpolated per call.
         freeze_neck: also freeze the neck (then the whole backbone is a fixed extractor).
-        out_indices: ViT blocks whose outputs (B, C_vit, H/16, W/16) are returned before the
-            neck output, for multi-level heads. Default: neck output only.
+        out_indices: frozen intermediate outputs returned before the neck output, for
+            multi-level and detail-preserving heads; default: neck output only. SAM ViT:
+            block indices, each output (B, C_vit, H/16, W/16). TinyViT (MobileSAM): stage
+            indices, each stage's output before its merge: 0 -> (B, 64, H/4, W/4), 1 ->
+            (B, 128, H/8, W/8), 2 -> (B, 160, H/16, W/16), 3 -> (B, 320, H/16, W/16).
+            They are frozen, so they go through the feature cache with the trunk output
+            (its memory limit counts every level).
+        detail_stem: None (default) or ``dict(channels=(16, 32))``: a small *trainable*
+            convolution stream on the input image (:class:`~mmseg_sam.models.layers.
+            DetailStem`), level k at stride 2**k, whose outputs are returned after the
+            frozen ones and before the neck output, for a head's skips. Never cached.
         feature_cache: None/False (no cache), True (the defaults) or a dict of
             :class:`FrozenFeatureCache` arguments, e.g. ``dict(enabled='auto',
             max_memory_mb=4096)``. ``enabled`` is the one on/off setting: 'auto' (default:
@@ -91,6 +101,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
                  trunk_attention: str = 'sdpa',
                  compile_trunk: bool = False,
                  lora: Union[None, bool, dict] = None,
+                 detail_stem: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_family, _ = resolve_arch(arch)
@@ -110,6 +121,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         self.lora_description = (apply_lora(self.encoder, self.arch_family, self.lora_cfg)
                                  if self.lora_cfg is not None else None)
         self.out_indices = self._check_out_indices(out_indices)
+        self.detail_stem = self._build_detail_stem(detail_stem)
         self.feature_cache: Optional[FrozenFeatureCache] = build_feature_cache(feature_cache)
         if self.lora_description is not None and self.feature_cache is not None:
             switch_off_cache_for_trainable_trunk(self.feature_cache, self.lora_description)
@@ -122,13 +134,22 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         indices = tuple(int(i) for i in out_indices)
         if not indices:
             return indices
-        if self.arch_family != 'vit':
-            raise ValueError(f'out_indices={indices} is only supported for SAM ViT archs, not '
-                             f'{self.arch!r}')
-        depth = len(self.encoder.blocks)
-        if any(not 0 <= i < depth for i in indices):
-            raise ValueError(f'out_indices={indices} must lie in [0, {depth}) for {self.arch!r}')
-        return indices
+        depth, unit = ((len(self.encoder.blocks), 'blocks') if self.arch_family == 'vit'
+                       else (len(self.encoder.layers), 'stages'))
+        if any(not 0 <= i < depth for i in indices) or len(set(indices)) != len(indices):
+            raise ValueError(f'model.backbone.out_indices={indices}: expected distinct indices '
+                             f'of the {depth} {unit} of {self.arch!r}, in [0, {depth})')
+        # Returned in trunk order whatever order was given, so sort to make that visible.
+        return tuple(sorted(indices))
+
+    @staticmethod
+    def _build_detail_stem(cfg: Optional[dict]) -> Optional[DetailStem]:
+        if cfg is None:
+            return None
+        if not isinstance(cfg, dict) or set(cfg) - {'channels'}:
+            raise ValueError(f'model.backbone.detail_stem={cfg!r}: expected None or '
+                             f'dict(channels=(C_1, ..., C_k))')
+        return DetailStem(in_channels=3, **cfg)
 
     def trunk_modules(self) -> List[nn.Module]:
         """The frozen part: every child of the encoder except ``neck``."""
@@ -232,8 +253,9 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             inputs: (B, 3, H, W), H and W multiples of 16.
 
         Returns:
-            ``(*block_outputs, neck_output)``: each block output (B, C_vit, H/16, W/16) for
-            ``out_indices``, then the neck output (B, 256, H/16, W/16).
+            ``(*frozen_outputs, *stem_outputs, neck_output)``: the outputs of ``out_indices``
+            (shapes in the class docstring), the ``detail_stem`` levels (B, C_k, H/2**k,
+            W/2**k), then the neck output (B, 256, H/16, W/16).
         """
         if inputs.dim() != 4 or inputs.shape[-2] % 16 or inputs.shape[-1] % 16:
             raise ValueError(f'SAMFrozenBackbone expects (B, C, H, W) with H and W multiples '
@@ -245,7 +267,8 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
                 neck_output = self.encoder.neck(neck_input)
         else:
             neck_output = self.encoder.neck(neck_input)
-        return (*trunk_outputs[:-1], neck_output)
+        stem_outputs = self.detail_stem(inputs) if self.detail_stem is not None else []
+        return (*trunk_outputs[:-1], *stem_outputs, neck_output)
 
     def frozen_features(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Trunk outputs for ``inputs`` (B, 3, H, W), from the cache where possible.
@@ -254,7 +277,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         memory to that device, never the inputs to the host).
 
         Returns:
-            ``[*block_outputs, trunk_output]``, each (B, C, H/16, W/16), without autograd
+            ``[*out_indices_outputs, trunk_output]``, without autograd
             history unless LoRA trains in the trunk, in the dtype the trunk computes in (or
             the cache's storage dtype, cast back to the input dtype).
         """
@@ -276,7 +299,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
                     .to(inputs.device, dtype) for level in range(len(per_image[0]))]
 
     def _run_trunk(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """Run the frozen trunk in ``trunk_precision``: ``[*block_outputs, trunk_output]``.
+        """Run the frozen trunk in ``trunk_precision``: ``[*out_indices_outputs, trunk_output]``.
 
         Returns:
             Tensors (B, C, h, w) in the dtype of ``inputs`` (float32 unless it is floating
@@ -304,7 +327,7 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
     def _trunk_forward(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """The trunk's layers, in whatever precision the caller set up."""
         if self.arch_family == 'tiny_vit':
-            return [self.encoder.forward_trunk(inputs)]
+            return self.encoder.forward_stages(inputs, self.out_indices)
         encoder = self.encoder
         tokens = encoder.patch_embed(inputs)  # (B, h, w, C)
         if encoder.pos_embed is not None:

@@ -300,7 +300,8 @@ class _Stage(nn.Module):
         self.channels_last = channels_last
         self.with_cp = with_cp
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_blocks(self, x: Tensor) -> Tensor:
+        """The blocks without the merge: ``(B, C, H, W) -> (B, C, H, W)``."""
         if self.channels_last:
             x = x.permute(0, 2, 3, 1)
         for block in self.blocks:
@@ -310,6 +311,10 @@ class _Stage(nn.Module):
                 x = block(x)
         if self.channels_last:
             x = x.permute(0, 3, 1, 2)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_blocks(x)
         if self.downsample is not None:
             x = self.downsample(x)
         return x
@@ -458,6 +463,23 @@ class TinyViT(nn.Module):
         Raises:
             ValueError: If ``x`` is not 4-D or ``H``/``W`` is not a multiple of 16.
         """
+        return self.forward_stages(x)[-1]
+
+    def forward_stages(self, x: Tensor, out_indices: Sequence[int] = ()) -> list[Tensor]:
+        """Run the trunk and also return the outputs of the stages ``out_indices``.
+
+        Stage ``i``'s output is taken after its blocks and before its merge, i.e. at the
+        resolution the stage works at. For an input ``(B, in_chans, H, W)`` and the default
+        widths: stage 0 ``(B, 64, H/4, W/4)`` (MBConv), stage 1 ``(B, 128, H/8, W/8)``,
+        stage 2 ``(B, 160, H/16, W/16)``, stage 3 ``(B, 320, H/16, W/16)`` (the trunk
+        output itself).
+
+        Returns:
+            ``[*stage_outputs, trunk_output]``, the stage outputs in ascending stage order.
+
+        Raises:
+            ValueError: If ``x`` is not 4-D or ``H``/``W`` is not a multiple of 16.
+        """
         if x.ndim != 4:
             raise ValueError(f'TinyViT expects images of shape (B, C, H, W), '
                              f'got a tensor of shape {tuple(x.shape)}')
@@ -470,10 +492,17 @@ class TinyViT(nn.Module):
                 f'TinyViT expects the input height and width to be multiples of '
                 f'{OUTPUT_STRIDE} (its output stride), got {height}x{width} (HxW); '
                 f'pad or resize the image, e.g. to {up(height)}x{up(width)}')
+        wanted = set(out_indices)
+        outputs = []
         x = self.patch_embed(x)
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        for index, layer in enumerate(self.layers):
+            x = layer.forward_blocks(x)
+            if index in wanted:
+                outputs.append(x)
+            if layer.downsample is not None:
+                x = layer.downsample(x)
+        outputs.append(x)
+        return outputs
 
     def forward(self, x: Tensor) -> Tensor:
         """Encode images.

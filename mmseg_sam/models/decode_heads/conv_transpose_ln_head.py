@@ -38,6 +38,39 @@ class UpsampleBlock(nn.Sequential):
         super().__init__(*layers)
         self.dropout_prob = dropout
 
+    def forward_fused(self, x: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The block with ``skips`` (each (B, C_out, 2h, 2w)) added to the upsampled
+        features before the norm, as SAM 2's mask decoder adds its high-resolution
+        features: (B, C_in, h, w) -> (B, C_out, 2h, 2w)."""
+        x = self[0](x)
+        for skip in skips:
+            x = x + skip
+        for layer in list(self)[1:]:
+            x = layer(x)
+        return x
+
+
+class SkipProjection(nn.Conv2d):
+    """1x1 convolution of a skip input to the decoder's width, zero-initialised.
+
+    Zero weights and bias make the fused head start exactly as the head without skips, and
+    the skip's contribution grows only as far as training finds it useful (the gradient of
+    a zero-initialised 1x1 convolution is not zero: it is the skip times the output
+    gradient).
+
+    Shapes: (B, in_channels, h, w) -> (B, out_channels, h, w).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, in_index: int, stride: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=1)
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+        self.in_index = in_index
+        self.skip_stride = stride  # not `stride`: that is the convolution's own (1, 1)
+
+    def extra_repr(self) -> str:
+        return f'{super().extra_repr()}, in_index={self.in_index}, skip_stride={self.skip_stride}'
+
 
 @MODELS.register_module()
 class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
@@ -67,6 +100,17 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
             instead of 3.7 s (batch 2, 576x1024), a cached training step 1.5x less. Not the
             default because its rounding changes published runs. With
             ``dropout_ratio > 0`` (channel-wise Dropout2d) 'modules' is used.
+        skips: None (default: the seed decoder) or a sequence of ``dict(in_index=I,
+            in_channels=C, stride=S)``: backbone output ``I`` (C channels, at 1/S of the
+            input image) is projected by a zero-initialised 1x1 convolution
+            (:class:`SkipProjection`) and added where the decoder reaches stride S: to the
+            head input if S equals ``input_stride``, else to the upsampled features of the
+            block that reaches S, before its norm. For example MobileSAM's stage outputs
+            (``SAMFrozenBackbone(out_indices=(0, 1))``: 64 channels at stride 4, 128 at 8)
+            and the backbone's ``detail_stem`` (stride 1, 2, ...). The projections start at
+            zero, so an untrained fused head computes what the seed head computes.
+        input_stride: stride of the head input relative to the image (16 for SAM's neck);
+            it places the skips.
         init_cfg: None (default) keeps PyTorch's default initialisation of every layer, as
             the reference decoder does; MMSeg's N(0, 0.01) for ``conv_seg`` trains slower.
         **kwargs: the remaining :class:`BaseDecodeHead` arguments (``num_classes``,
@@ -88,6 +132,8 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
                  norm_eps: float = 1e-6,
                  dropout_ratio: float = 0.0,
                  forward_mode: str = 'modules',
+                 skips: Optional[Sequence[dict]] = None,
+                 input_stride: int = 16,
                  **kwargs) -> None:
         if forward_mode not in FORWARD_MODES:
             raise ValueError(f'forward_mode={forward_mode!r} is unknown; expected one of '
@@ -127,6 +173,18 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
         self.upsample_blocks = nn.Sequential(*[
             UpsampleBlock(widths[i], widths[i + 1], block_dropouts[i], norm_eps)
             for i in range(len(block_channels))])
+        # Only created with skips, so the seed head's parameters and keys stay as they are.
+        if skips:
+            if forward_mode == 'subpixel':
+                raise ValueError("ConvTransposeLNHead: forward_mode='subpixel' computes each "
+                                 "input pixel's sub-pixels independently, which skips break. "
+                                 "Fix: forward_mode='modules' (the default) with skips.")
+            self.skip_projections = nn.ModuleList(
+                build_skip_projection(skip, index, widths, input_stride)
+                for index, skip in enumerate(skips))
+        else:
+            self.skip_projections = None
+        self.input_stride = input_stride
 
     def checkpoint_mismatch_hint(self, config_path: str, checkpoint_keys: Sequence[str],
                                  wrong_shape: Sequence[str]) -> str:
@@ -143,10 +201,74 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
         if features.shape[1] != self.in_channels:
             raise ValueError(f'ConvTransposeLNHead got {features.shape[1]} input channels at '
                              f'in_index={self.in_index}, expected in_channels={self.in_channels}')
+        if self.skip_projections is not None:
+            return self.cls_seg(self._fused_forward(features, inputs))
         if self.forward_mode == 'subpixel' and self.dropout is None:
             blocks = [(block[0], block[1], block.dropout_prob) for block in self.upsample_blocks]
             return subpixel_forward(features, blocks, self.conv_seg, self.training)
         return self.cls_seg(self.upsample_blocks(features))
+
+    def _fused_forward(self, features: torch.Tensor,
+                       inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Upsample ``features`` and add each projected skip where its stride is reached.
+
+        Returns:
+            (B, block_channels[-1], h * 2**N, w * 2**N), the input of ``cls_seg``.
+        """
+        by_depth: List[List[torch.Tensor]] = [[] for _ in range(len(self.upsample_blocks) + 1)]
+        for projection in self.skip_projections:
+            depth = skip_depth(projection.skip_stride, self.input_stride)
+            expected = tuple(features.shape[-2:])
+            expected = (expected[0] << depth, expected[1] << depth)
+            skip = inputs[projection.in_index]
+            if skip.dim() != 4 or tuple(skip.shape[-2:]) != expected or \
+                    skip.shape[1] != projection.in_channels:
+                raise ValueError(
+                    f'ConvTransposeLNHead skip in_index={projection.in_index} '
+                    f'(stride={projection.skip_stride}, in_channels={projection.in_channels}): '
+                    f'expected (B, {projection.in_channels}, {expected[0]}, {expected[1]}) '
+                    f'for a head input of {tuple(features.shape)}, got {tuple(skip.shape)}. '
+                    f'Fix: in_index, in_channels and stride of the skip must name a backbone '
+                    f"output of that size (see the backbone's out_indices and detail_stem).")
+            by_depth[depth].append(projection(skip))
+        x = features
+        for skip in by_depth[0]:
+            x = x + skip
+        for depth, block in enumerate(self.upsample_blocks, start=1):
+            x = block.forward_fused(x, by_depth[depth])
+        return x
+
+
+def skip_depth(stride: int, input_stride: int) -> int:
+    """Number of upsampling blocks after which the decoder is at ``stride``."""
+    return (input_stride // stride).bit_length() - 1
+
+
+def build_skip_projection(skip: dict, index: int, widths: Sequence[int],
+                          input_stride: int) -> SkipProjection:
+    """Check one ``skips`` entry and build its projection to the decoder width it joins.
+
+    Args:
+        skip: ``dict(in_index=I, in_channels=C, stride=S)``.
+        index: its position in ``skips`` (for messages).
+        widths: ``(in_channels,) + block_channels``: the decoder width at each depth.
+        input_stride: stride of the head input.
+    """
+    where = f'model.decode_head.skips[{index}]'
+    if not isinstance(skip, dict) or set(skip) != {'in_index', 'in_channels', 'stride'}:
+        raise ValueError(f'{where}={skip!r}: expected dict(in_index=BACKBONE_OUTPUT, '
+                         f'in_channels=CHANNELS, stride=STRIDE) with exactly these keys')
+    in_index, in_channels, stride = skip['in_index'], skip['in_channels'], skip['stride']
+    if not isinstance(in_index, int) or not isinstance(in_channels, int) or in_channels <= 0:
+        raise ValueError(f'{where}: in_index must be an int and in_channels a positive int, '
+                         f'got {skip!r}')
+    strides = [input_stride >> depth for depth in range(len(widths))]
+    if not isinstance(stride, int) or stride not in strides:
+        raise ValueError(f'{where}: stride={stride!r} is not a stride the decoder passes '
+                         f'through; with input_stride={input_stride} and {len(widths) - 1} '
+                         f'upsampling blocks it is at strides {strides}')
+    depth = skip_depth(stride, input_stride)
+    return SkipProjection(in_channels, widths[depth], in_index, stride)
 
 
 def check_classes(num_classes: Optional[int], out_channels: Optional[int]) -> None:

@@ -1,8 +1,15 @@
 # Copyright (c) mmseg-sam contributors. Licensed under the Apache License 2.0.
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import TINY_VIT_ARCH, official_tiny_encoder, write_official_sam_checkpoint
+from helpers import (
+    TINY_TINY_VIT_ARCH,
+    TINY_VIT_ARCH,
+    official_tiny_encoder,
+    write_official_sam_checkpoint,
+)
 
 from mmseg_sam.models.backbones import SAMFrozenBackbone
 
@@ -158,6 +165,70 @@ def test_out_indices_return_block_features_before_the_neck_output():
     assert [tuple(o.shape) for o in outputs] == [(1, 32, 4, 4), (1, 256, 4, 4)]
     with pytest.raises(ValueError, match='out_indices'):
         SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64, out_indices=(5,))
+
+
+def test_tiny_vit_stage_outputs_go_through_the_cache_with_the_trunk_output():
+    backbone = SAMFrozenBackbone(arch=TINY_TINY_VIT_ARCH, img_size=64, out_indices=(1, 0),
+                                 feature_cache=dict(max_memory_mb=8))
+    backbone.train()
+    images = torch.randn(2, 3, 64, 96)
+    first = backbone(images)
+    # Stage outputs in stage order (whatever order was asked), then the neck output.
+    assert backbone.out_indices == (0, 1)
+    assert [tuple(o.shape) for o in first] == [(2, 8, 16, 24), (2, 16, 8, 12), (2, 256, 4, 6)]
+    with torch.no_grad():
+        expected = backbone.encoder.forward_stages(images, (0, 1))
+    # Served as stored: float16, cast back to the input dtype.
+    assert torch.equal(first[0], expected[0].half().float())
+    assert torch.equal(first[1], expected[1].half().float())
+    cache = backbone.feature_cache
+    assert cache.stats['misses'] == 2 and len(cache) == 2
+    # Every level is stored (float16) and counted against the memory limit.
+    level_values = 8 * 16 * 24 + 16 * 8 * 12 + 32 * 4 * 6
+    assert cache._memory_bytes == 2 * level_values * 2
+    second = backbone(images)
+    assert cache.stats['hits'] == 2
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b)
+    # Another selection of stages is another cache entry, never a wrong hit.
+    other = SAMFrozenBackbone(arch=TINY_TINY_VIT_ARCH, img_size=64, out_indices=(2,))
+    other.load_state_dict(backbone.state_dict())
+    assert backbone._cache_context(images) != other._cache_context(images)
+
+
+@pytest.mark.parametrize('arch, out_indices, message', [
+    (TINY_TINY_VIT_ARCH, (4,), r'4 stages .* in \[0, 4\)'),
+    (TINY_TINY_VIT_ARCH, (1, 1), 'distinct'),
+    (TINY_VIT_ARCH, (2,), r'2 blocks .* in \[0, 2\)'),
+])
+def test_bad_out_indices_name_the_option_and_the_range(arch, out_indices, message):
+    prefix = re.escape(f'model.backbone.out_indices={out_indices}')
+    with pytest.raises(ValueError, match=f'{prefix}.*{message}'):
+        SAMFrozenBackbone(arch=arch, img_size=64, out_indices=out_indices)
+
+
+def test_detail_stem_trains_and_is_never_cached():
+    backbone = SAMFrozenBackbone(arch=TINY_TINY_VIT_ARCH, img_size=64, out_indices=(0,),
+                                 detail_stem=dict(channels=(4, 6)),
+                                 feature_cache=dict(max_memory_mb=8))
+    backbone.train()
+    images = torch.randn(2, 3, 64, 96)
+    outputs = backbone(images)
+    # Frozen stage output, then the stem levels (strides 1 and 2), then the neck output.
+    assert [tuple(o.shape) for o in outputs] == [(2, 8, 16, 24), (2, 4, 64, 96),
+                                                 (2, 6, 32, 48), (2, 256, 4, 6)]
+    stem = [p for n, p in backbone.named_parameters() if n.startswith('detail_stem.')]
+    assert stem and all(p.requires_grad for p in stem)
+    sum(o.float().square().mean() for o in outputs).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in stem)
+    assert not outputs[0].requires_grad  # the frozen level
+    # The cache holds the frozen levels only: the stem runs on every call.
+    entry = backbone.feature_cache.get(next(iter(backbone.feature_cache._memory)))
+    assert [tuple(t.shape) for t in entry] == [(8, 16, 24), (32, 4, 6)]
+    with pytest.raises(ValueError, match='detail_stem'):
+        SAMFrozenBackbone(arch=TINY_TINY_VIT_ARCH, img_size=64, detail_stem=dict(width=4))
+    with pytest.raises(ValueError, match='channels'):
+        SAMFrozenBackbone(arch=TINY_TINY_VIT_ARCH, img_size=64, detail_stem=dict(channels=()))
 
 
 def test_state_dict_of_another_arch_is_refused_even_with_strict_false():

@@ -99,6 +99,46 @@ def ref_trunk(ref, x):
     return tokens.view(x.shape[0], *grid, -1).permute(0, 3, 1, 2)
 
 
+def ref_stage_outputs(ref, x):
+    """Each reference stage's output after its blocks, before its merge, as (B, C, h, w).
+
+    Stage 0 (convolutional) works on (B, C, h, w); the attention stages on (B, h * w, C)
+    tokens at the stage's fixed resolution.
+    """
+    outputs = []
+    tokens = ref.patch_embed(x)
+    for index, layer in enumerate(ref.layers):
+        for block in layer.blocks:
+            tokens = block(tokens)
+        if index == 0:
+            outputs.append(tokens)
+        else:
+            height, width = layer.input_resolution
+            outputs.append(tokens.view(x.shape[0], height, width, -1).permute(0, 3, 1, 2))
+        if layer.downsample is not None:
+            tokens = layer.downsample(tokens)
+    return outputs
+
+
+def test_stage_outputs_match_reference(ref_tiny_vit):
+    # The multi-scale features a detail-preserving head fuses: strides 4, 8, 16, 16.
+    ref, ours = build_pair(ref_tiny_vit, img_size=(224, 160))
+    x = torch.randn(2, 3, 224, 160, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = ref_stage_outputs(ref, x)
+        actual = ours.forward_stages(x, out_indices=(0, 1, 2, 3))
+        trunk_only = ours.forward_trunk(x)
+    widths = TINY['embed_dims']
+    shapes = [(2, widths[0], 56, 40), (2, widths[1], 28, 20), (2, widths[2], 14, 10),
+              (2, widths[3], 14, 10), (2, widths[3], 14, 10)]
+    assert [tuple(t.shape) for t in actual] == shapes
+    for ours_stage, ref_stage in zip(actual[:4], expected):
+        torch.testing.assert_close(ours_stage, ref_stage, atol=1e-5, rtol=0)
+    # Asking for stage outputs does not change the trunk output (bit for bit).
+    assert torch.equal(actual[-1], trunk_only)
+    assert torch.equal(actual[3], trunk_only)
+
+
 @pytest.mark.parametrize('hw', [(224, 160), (224, 224)])
 def test_non_square_matches_reference(ref_tiny_vit, hw):
     # 224x160 pads windows on one axis in every attention stage; 224x224 hits the

@@ -116,3 +116,77 @@ def test_checkpoint_of_another_head_is_refused_with_the_fine_tuning_fix():
                                            r'not in the model \(1\):\n    extra\.weight'):
         head.load_state_dict(state)
     head.load_state_dict(ConvTransposeLNHead(**BINARY).state_dict())  # same config: fine
+
+
+#: Skips of every kind: strides 16 (the head input's own), 8, 4 and 1 (a stem level).
+SKIPS = [dict(in_index=0, in_channels=6, stride=16), dict(in_index=1, in_channels=5, stride=8),
+         dict(in_index=2, in_channels=4, stride=4), dict(in_index=3, in_channels=3, stride=1)]
+
+
+def skip_inputs(batch: int = 2, grid=(3, 5), seed: int = 0):
+    """Backbone outputs for SKIPS, then the head input (256 channels, stride 16)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = grid
+    return (torch.randn(batch, 6, h, w, generator=gen),
+            torch.randn(batch, 5, 2 * h, 2 * w, generator=gen),
+            torch.randn(batch, 4, 4 * h, 4 * w, generator=gen),
+            torch.randn(batch, 3, 16 * h, 16 * w, generator=gen),
+            torch.randn(batch, 256, h, w, generator=gen))
+
+
+def test_skips_start_as_the_seed_head_and_leave_its_keys_alone():
+    torch.manual_seed(0)
+    fused = ConvTransposeLNHead(**BINARY, skips=SKIPS)
+    seed_head = ConvTransposeLNHead(**BINARY)
+    seed_keys = set(seed_head.state_dict())
+    assert seed_keys < set(fused.state_dict())
+    assert {k for k in fused.state_dict() if k not in seed_keys} == {
+        f'skip_projections.{i}.{p}' for i in range(4) for p in ('weight', 'bias')}
+    # Projections to the width where each skip joins: input 256, then blocks 128, 64, 32, 16.
+    assert [(p.in_channels, p.out_channels) for p in fused.skip_projections] == [
+        (6, 256), (5, 128), (4, 64), (3, 16)]
+    seed_head.load_state_dict({k: v for k, v in fused.state_dict().items() if k in seed_keys})
+    fused.eval()
+    seed_head.eval()
+    inputs = skip_inputs()
+    logits = fused(inputs)
+    assert logits.shape == (2, 1, 48, 80)
+    assert torch.equal(logits, seed_head(inputs[-1:]))
+
+
+def test_every_skip_changes_the_logits_after_a_step():
+    torch.manual_seed(0)
+    head = ConvTransposeLNHead(**BINARY, skips=SKIPS, block_dropouts=None)
+    inputs = skip_inputs()
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
+    head(inputs).square().mean().backward()
+    # Zero weights, non-zero gradients: each projection learns from the first step.
+    assert all(p.weight.grad.abs().sum() > 0 for p in head.skip_projections)
+    optimizer.step()
+    head.eval()
+    with torch.no_grad():
+        reference = head(inputs)
+        for index in range(4):  # each skip now reaches the logits
+            changed = list(inputs)
+            changed[index] = changed[index] + 1.0
+            assert not torch.allclose(head(tuple(changed)), reference)
+
+
+@pytest.mark.parametrize('skip, message', [
+    (dict(in_index=0, in_channels=6, stride=3), r'strides \[16, 8, 4, 2, 1\]'),
+    (dict(in_index=0, in_channels=6, stride=32), 'stride=32'),
+    (dict(in_index=0, channels=6, stride=4), 'exactly these keys'),
+    (dict(in_index=0, in_channels=0, stride=4), 'positive int'),
+])
+def test_bad_skips_are_clear_errors(skip, message):
+    with pytest.raises(ValueError, match=message):
+        ConvTransposeLNHead(**BINARY, skips=[skip])
+
+
+def test_skips_refuse_subpixel_and_a_wrong_backbone_output():
+    with pytest.raises(ValueError, match="forward_mode='modules'"):
+        ConvTransposeLNHead(**BINARY, skips=SKIPS[:1], forward_mode='subpixel')
+    head = ConvTransposeLNHead(**BINARY, skips=[dict(in_index=0, in_channels=5, stride=4)])
+    with pytest.raises(ValueError, match=r'in_index=0 \(stride=4, in_channels=5\): expected '
+                                         r'\(B, 5, 12, 20\).*got \(2, 6, 3, 5\)'):
+        head(skip_inputs())

@@ -39,3 +39,40 @@ def test_one_optimiser_step_changes_only_neck_and_head(repo_root):
             assert parameter.grad is None, f'{name} got a gradient'
         elif name.endswith('weight') and parameter.dim() > 1:
             assert not torch.equal(parameter, before[name]), f'{name} did not change'
+
+
+@pytest.mark.parametrize('with_stem', [False, True])
+def test_detail_head_base_config_trains_with_the_cache(repo_root, with_stem):
+    """``_base_/models/convtrans-ln-detail_sam-vit-t.py`` on a tiny TinyViT: stage skips
+    (and optionally the trainable stem) fused, frozen levels served by the cache."""
+    from helpers import TINY_TINY_VIT_ARCH
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        str(repo_root / 'configs/_base_/models/convtrans-ln-detail_sam-vit-t.py')).model
+    widths = TINY_TINY_VIT_ARCH['embed_dims']
+    cfg['data_preprocessor']['size'] = (64, 64)
+    cfg['backbone'].update(arch=dict(TINY_TINY_VIT_ARCH), img_size=64, init_cfg=None,
+                           feature_cache=dict(max_memory_mb=8))
+    skips = [dict(in_index=0, in_channels=widths[0], stride=4),
+             dict(in_index=1, in_channels=widths[1], stride=8)]
+    if with_stem:
+        cfg['backbone']['detail_stem'] = dict(channels=(4, 8))
+        skips += [dict(in_index=2, in_channels=4, stride=1),
+                  dict(in_index=3, in_channels=8, stride=2)]
+    cfg['decode_head'].update(skips=skips, in_index=len(skips))
+    model = MODELS.build(cfg)
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=1e-2)
+    batch = model.data_preprocessor(seg_batch(2), True)
+    for _ in range(2):  # the second step reads the frozen levels from the cache
+        optimizer.zero_grad()
+        losses = model(**batch, mode='loss')
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optimizer.step()
+    assert model.backbone.feature_cache.stats['hits'] == 2
+    assert all(p.weight.abs().sum() > 0 for p in model.decode_head.skip_projections)
+    model.eval()
+    with torch.no_grad():
+        predictions = model(**batch, mode='predict')
+    assert predictions[0].pred_sem_seg.data.shape == (1, 64, 64)
