@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from helpers import load_script
 
+from mmseg_sam.analysis.side_by_side import CAPTION_HEIGHT, compose
+
 
 @pytest.fixture(scope='module')
 def tool(repo_root):
@@ -22,7 +24,7 @@ def test_vertical_stack_scales_to_one_width_and_keeps_the_pixels(tool, tmp_path)
     tool.main([*map(str, paths), '--captions', 'seed head', 'detail head', '--out', str(out),
                '--vertical'])
     result = cv2.imread(str(out))
-    caption = tool.CAPTION_HEIGHT
+    caption = CAPTION_HEIGHT
     # Both 40 wide: 20 rows of red, 15 of blue (80x30 scaled to 40x15), each under a caption.
     assert result.shape == (caption + 20 + caption + 15, 40, 3)
     assert (result[caption:caption + 20] == red).all()
@@ -30,10 +32,10 @@ def test_vertical_stack_scales_to_one_width_and_keeps_the_pixels(tool, tmp_path)
     assert (result[:caption] < 255).any()  # the caption is drawn
 
 
-def test_side_by_side_uses_one_height(tool):
+def test_side_by_side_uses_one_height():
     images = [np.zeros((20, 40, 3), np.uint8), np.zeros((40, 40, 3), np.uint8)]
-    result = tool.compose(images, ['a', 'b'], vertical=False)
-    assert result.shape == (tool.CAPTION_HEIGHT + 20, 40 + 20, 3)
+    result = compose(images, ['a', 'b'], vertical=False)
+    assert result.shape == (CAPTION_HEIGHT + 20, 40 + 20, 3)
 
 
 def test_bad_arguments_name_the_problem(tool, tmp_path, capsys):

@@ -84,7 +84,8 @@ def test_twenty_training_steps_follow_the_seed_head(repo_root):
         curves.append(losses)
     reference, observed = curves
     assert reference[-1] < reference[0]  # it trains, so the comparison means something
-    assert observed == pytest.approx(reference, rel=1e-5)
+    # Float kernels differ between CPUs: 7e-5 measured on an AMD EPYC, below 1e-5 on another.
+    assert observed == pytest.approx(reference, rel=2e-4)
 
 
 def test_unknown_forward_mode_is_a_clear_error():
