@@ -115,7 +115,7 @@ class PerImageIoUMetric(BaseMetric):
         eroded = -F.max_pool2d(-as_float, size, stride=1, padding=self.boundary_band)
         return (dilated != eroded)[0, 0]
 
-    def compute_metrics(self, results: List[Tuple[int, int]]) -> Dict[str, float]:
+    def compute_metrics(self, results: List[Tuple[int, int, int, int]]) -> Dict[str, float]:
         """Average the per-image IoUs.
 
         Args:

@@ -61,15 +61,18 @@ class SkipProjection(nn.Conv2d):
     Shapes: (B, in_channels, h, w) -> (B, out_channels, h, w).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, in_index: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, in_index: int, stride: int,
+                 depth: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size=1)
         nn.init.zeros_(self.weight)
         nn.init.zeros_(self.bias)
         self.in_index = in_index
         self.skip_stride = stride  # not `stride`: that is the convolution's own (1, 1)
+        self.depth = depth  # upsampling blocks before the decoder reaches skip_stride
 
     def extra_repr(self) -> str:
-        return f'{super().extra_repr()}, in_index={self.in_index}, skip_stride={self.skip_stride}'
+        return (f'{super().extra_repr()}, in_index={self.in_index}, '
+                f'skip_stride={self.skip_stride}, depth={self.depth}')
 
 
 @MODELS.register_module()
@@ -174,6 +177,10 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
             UpsampleBlock(widths[i], widths[i + 1], block_dropouts[i], norm_eps)
             for i in range(len(block_channels))])
         # Only created with skips, so the seed head's parameters and keys stay as they are.
+        if not isinstance(input_stride, int) or input_stride < 1 or \
+                input_stride & (input_stride - 1):
+            raise ValueError(f'model.decode_head.input_stride={input_stride!r}: expected the '
+                             f'stride of the head input as a power of two (16 for SAM\'s neck)')
         if skips:
             if forward_mode == 'subpixel':
                 raise ValueError("ConvTransposeLNHead: forward_mode='subpixel' computes each "
@@ -217,9 +224,8 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
         """
         by_depth: List[List[torch.Tensor]] = [[] for _ in range(len(self.upsample_blocks) + 1)]
         for projection in self.skip_projections:
-            depth = skip_depth(projection.skip_stride, self.input_stride)
-            expected = tuple(features.shape[-2:])
-            expected = (expected[0] << depth, expected[1] << depth)
+            depth = projection.depth
+            expected = (features.shape[-2] << depth, features.shape[-1] << depth)
             skip = inputs[projection.in_index]
             if skip.dim() != 4 or tuple(skip.shape[-2:]) != expected or \
                     skip.shape[1] != projection.in_channels:
@@ -237,11 +243,6 @@ class ConvTransposeLNHead(StrictLoadingMixin, BaseDecodeHead):
         for depth, block in enumerate(self.upsample_blocks, start=1):
             x = block.forward_fused(x, by_depth[depth])
         return x
-
-
-def skip_depth(stride: int, input_stride: int) -> int:
-    """Number of upsampling blocks after which the decoder is at ``stride``."""
-    return (input_stride // stride).bit_length() - 1
 
 
 def build_skip_projection(skip: dict, index: int, widths: Sequence[int],
@@ -267,8 +268,8 @@ def build_skip_projection(skip: dict, index: int, widths: Sequence[int],
         raise ValueError(f'{where}: stride={stride!r} is not a stride the decoder passes '
                          f'through; with input_stride={input_stride} and {len(widths) - 1} '
                          f'upsampling blocks it is at strides {strides}')
-    depth = skip_depth(stride, input_stride)
-    return SkipProjection(in_channels, widths[depth], in_index, stride)
+    depth = strides.index(stride)
+    return SkipProjection(in_channels, widths[depth], in_index, stride, depth)
 
 
 def check_classes(num_classes: Optional[int], out_channels: Optional[int]) -> None:

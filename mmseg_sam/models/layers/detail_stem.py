@@ -35,8 +35,8 @@ class DetailStem(nn.Module):
         super().__init__()
         channels = tuple(channels)
         if not channels or any(not isinstance(c, int) or c <= 0 for c in channels):
-            raise ValueError(f'DetailStem channels must be a non-empty sequence of positive '
-                             f'ints, one per level, got {channels!r}')
+            raise ValueError(f'model.backbone.detail_stem.channels={channels!r}: expected a '
+                             f'non-empty sequence of positive ints, one per level')
         widths = (in_channels,) + channels
         self.levels = nn.ModuleList(
             nn.Sequential(
@@ -46,11 +46,6 @@ class DetailStem(nn.Module):
                 nn.ReLU(inplace=True))
             for k in range(len(channels)))
         self.channels = channels
-
-    @property
-    def strides(self) -> List[int]:
-        """Stride of each level's output relative to the input: 1, 2, 4, ..."""
-        return [2**k for k in range(len(self.channels))]
 
     def forward(self, image: torch.Tensor) -> List[torch.Tensor]:
         outputs = []

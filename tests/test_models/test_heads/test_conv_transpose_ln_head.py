@@ -184,6 +184,8 @@ def test_bad_skips_are_clear_errors(skip, message):
 
 
 def test_skips_refuse_subpixel_and_a_wrong_backbone_output():
+    with pytest.raises(ValueError, match=r'model.decode_head.input_stride=12: .*power of two'):
+        ConvTransposeLNHead(**BINARY, skips=SKIPS[:1], input_stride=12)
     with pytest.raises(ValueError, match="forward_mode='modules'"):
         ConvTransposeLNHead(**BINARY, skips=SKIPS[:1], forward_mode='subpixel')
     head = ConvTransposeLNHead(**BINARY, skips=[dict(in_index=0, in_channels=5, stride=4)])
