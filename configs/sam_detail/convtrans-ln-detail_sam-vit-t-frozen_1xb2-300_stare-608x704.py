@@ -1,4 +1,4 @@
-# The STARE demo task with the detail-preserving head; otherwise the recipe of
+# The demo (`make demo`): the STARE task with the detail-preserving head; otherwise the recipe of
 # ../sam_frozen/convtrans-ln_sam-vit-t-frozen_1xb2-300_stare-608x704.py. Vessels a few pixels
 # wide are what the 1/16-scale neck output loses and what the frozen stride-4/8 stage skips
 # bring back (vessel IoU 60.13 against 48.52, README "Detail-preserving head").

@@ -22,16 +22,24 @@ from mmseg_sam.deployment import (  # noqa: E402
 )
 
 
-def tiny_segmentor(repo_root, arch):
+def tiny_segmentor(repo_root, arch, detail_head=False):
+    """A tiny LoRA segmentor; ``detail_head``: with the frozen stage skips of
+    ``configs/_base_/models/convtrans-ln-detail_sam-vit-t.py`` (TinyViT only)."""
     cfg = tiny_model_cfg(repo_root)
     cfg['backbone']['arch'] = dict(arch)  # replaced, not merged into the tiny ViT's dict
     cfg['backbone']['lora'] = dict(rank=2, targets=('q', 'v', 'proj'))
+    if detail_head:
+        widths = arch['embed_dims']
+        cfg['backbone']['out_indices'] = (0, 1)
+        cfg['decode_head'].update(in_index=2, skips=[
+            dict(in_index=0, in_channels=widths[0], stride=4),
+            dict(in_index=1, in_channels=widths[1], stride=8)])
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.init_weights()
-    with torch.no_grad():  # trained-looking LoRA factors, so that they are in the graph
+    with torch.no_grad():  # trained-looking LoRA factors and skips, so they are in the graph
         for name, parameter in model.named_parameters():
-            if '.lora_' in name:
+            if '.lora_' in name or 'skip_projections' in name:
                 parameter.normal_(0, 0.2)
     return model.eval()
 
@@ -51,9 +59,16 @@ def test_wrapper_is_the_segmentor_on_raw_rgb(repo_root):
     assert torch.equal(mask, (expected.sigmoid() > 0.5).squeeze(1).long())
 
 
-@pytest.mark.slow  # about 25 s on an idle 2-core CPU, most of it in torch.export
-def test_tiny_vit_export_with_dynamic_batch_and_size_matches_pytorch(repo_root, tmp_path):
-    segmentor = tiny_segmentor(repo_root, TINY_TINY_VIT_ARCH)
+@pytest.mark.slow  # about 25 s each on an idle 2-core CPU, most of it in torch.export
+@pytest.mark.parametrize('detail_head', [False, True], ids=['seed_head', 'detail_head'])
+def test_tiny_vit_export_with_dynamic_batch_and_size_matches_pytorch(repo_root, tmp_path,
+                                                                     detail_head):
+    segmentor = tiny_segmentor(repo_root, TINY_TINY_VIT_ARCH, detail_head)
+    if detail_head:  # the skips change the logits, so the graph holds them
+        plain = tiny_segmentor(repo_root, TINY_TINY_VIT_ARCH)
+        image = torch.rand(1, 3, 64, 64)
+        with torch.no_grad():
+            assert not torch.allclose(segmentor._forward(image), plain._forward(image))
     assert supports_dynamic_size(segmentor)[0]
     wrapper = RawImageSegmentor.from_segmentor(segmentor).eval()
     rng = np.random.default_rng(0)

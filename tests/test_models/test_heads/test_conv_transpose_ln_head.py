@@ -175,12 +175,42 @@ def test_every_skip_changes_the_logits_after_a_step():
 @pytest.mark.parametrize('skip, message', [
     (dict(in_index=0, in_channels=6, stride=3), r'strides \[16, 8, 4, 2, 1\]'),
     (dict(in_index=0, in_channels=6, stride=32), 'stride=32'),
-    (dict(in_index=0, channels=6, stride=4), 'exactly these keys'),
+    (dict(in_index=0, channels=6, stride=4), 'optionally normalize=True/False, no other keys'),
+    (dict(in_index=0, in_channels=6, stride=4, normalize=1), 'normalize must be True or False'),
     (dict(in_index=0, in_channels=0, stride=4), 'positive int'),
 ])
 def test_bad_skips_are_clear_errors(skip, message):
     with pytest.raises(ValueError, match=message):
         ConvTransposeLNHead(**BINARY, skips=[skip])
+
+
+def test_normalized_skips_keep_the_keys_and_ignore_the_scale_and_offset_of_the_features():
+    torch.manual_seed(0)
+    normalized = [dict(skip, normalize=True) for skip in SKIPS]
+    head = ConvTransposeLNHead(**BINARY, skips=normalized, block_dropouts=None).eval()
+    plain = ConvTransposeLNHead(**BINARY, skips=SKIPS, block_dropouts=None).eval()
+    assert list(head.state_dict()) == list(plain.state_dict())  # no parameters added
+    plain.load_state_dict(head.state_dict())
+    inputs = skip_inputs()
+    assert torch.equal(head(inputs), plain(inputs))  # both start as the seed head
+    with torch.no_grad():
+        for projection in head.skip_projections:
+            projection.weight.normal_()
+    plain.load_state_dict(head.state_dict())
+    # Each pixel's skip channels shifted and scaled (as a stage with a large channel mean):
+    # the normalised head does not see it, the plain one does.
+    gen = torch.Generator().manual_seed(1)
+    shifted = tuple(x * (1 + 4 * torch.rand(x.shape[0], 1, *x.shape[2:], generator=gen)) + 3.0
+                    for x in inputs[:-1]) + inputs[-1:]
+    with torch.no_grad():
+        torch.testing.assert_close(head(shifted), head(inputs), atol=2e-3, rtol=1e-3)
+        assert not torch.allclose(plain(shifted), plain(inputs), atol=1e-2)
+        # And what it computes: a LayerNorm without affine weights, then the 1x1 convolution.
+        projection, skip = head.skip_projections[0], inputs[0]
+        reference = nn.functional.conv2d(
+            nn.functional.layer_norm(skip.permute(0, 2, 3, 1), (6,), eps=1e-6)
+            .permute(0, 3, 1, 2), projection.weight, projection.bias)
+        torch.testing.assert_close(projection(skip), reference)
 
 
 def test_skips_refuse_subpixel_and_a_wrong_backbone_output():
