@@ -20,13 +20,16 @@ class LayerNorm2d(nn.LayerNorm):
       changes training results measurably, and the published football numbers were made
       with this form.
 
-    The two agree to float32 rounding (tested).
+    The two agree to float32 rounding (tested). ``affine=False`` leaves out the weights
+    (and their state-dict keys), for inputs whose next layer is the affine part, as the
+    decode head's normalised skips.
 
     Shapes: (B, C, H, W) -> (B, C, H, W).
     """
 
-    def __init__(self, num_channels: int, eps: float = 1e-6, fused: bool = True) -> None:
-        super().__init__(num_channels, eps=eps)
+    def __init__(self, num_channels: int, eps: float = 1e-6, fused: bool = True,
+                 affine: bool = True) -> None:
+        super().__init__(num_channels, eps=eps, elementwise_affine=affine)
         self.fused = fused
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,6 +38,8 @@ class LayerNorm2d(nn.LayerNorm):
             centered = x - mean
             var = centered.square().mean(dim=1, keepdim=True)
             x = centered / torch.sqrt(var + self.eps)
+            if self.weight is None:
+                return x
             return x * self.weight[:, None, None] + self.bias[:, None, None]
         channels_last = x.permute(0, 2, 3, 1)
         normalised = F.layer_norm(channels_last, self.normalized_shape, self.weight, self.bias,

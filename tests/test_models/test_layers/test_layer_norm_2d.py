@@ -38,6 +38,16 @@ def test_unfused_form_is_segment_anythings_arithmetic_bit_for_bit():
     assert torch.equal(ours(x), official(x))
 
 
+@pytest.mark.parametrize('fused', [True, False])
+def test_without_affine_it_has_no_parameters_and_is_the_default_at_unit_weights(fused):
+    plain = LayerNorm2d(16, fused=fused, affine=False)
+    assert list(plain.state_dict()) == [] and not list(plain.parameters())
+    x = torch.randn(2, 16, 9, 13) * 3 + 1
+    # The affine form at its initial weights (ones, zeros) computes the same.
+    torch.testing.assert_close(plain(x), LayerNorm2d(16, fused=fused)(x))
+    assert plain(x).mean(dim=1).abs().max() < 1e-5
+
+
 def test_channel_projection_and_tiny_vit_use_this_one():
     """One LayerNorm2d: ChannelProjection takes the fused form with SAM's eps; TinyViT's
     trainable neck the unfused form (the fused one changes training results, and the
