@@ -1,9 +1,9 @@
 # The demo task with the seed head (`make demo` trains ../sam_detail's twin of this config;
 # `python tools/demo.py --config THIS_CONFIG` trains this one): frozen MobileSAM + trainable
-# neck + ConvTransposeLNHead on STARE
-# retinal vessels (10 train / 10 val images) at 704 x 608. Vessels are ~8% of the pixels and
-# a few pixels wide: plain BCE collapses to all-background, so a Dice term is added, and thin
-# structures stay the hard case for features at 1/16 of the input resolution.
+# neck + ConvTransposeLNHead on STARE retinal vessels (10 train / 10 val images) at 704 x 608.
+# Vessels are ~8% of the pixels and a few pixels wide: plain BCE collapses to all-background,
+# so a Dice term is added, and thin structures stay the hard case for features at 1/16 of the
+# input resolution.
 # tools/demo.py fetches weights and data and sets $MOBILE_SAM_CHECKPOINT and $STARE_DATA_ROOT
 # (read by the model and dataset bases).
 _base_ = [

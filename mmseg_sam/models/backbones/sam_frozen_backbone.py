@@ -70,8 +70,8 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             official module in fp32) or 'official' (segment_anything's own ``Attention``).
             SAM ViT archs only; TinyViT's attention is always fused. Part of the cache key.
         compile_trunk: run the trunk through ``torch.compile`` (default False: the first
-            call per input shape then compiles, 10-50 s for ViT-B on 2 CPU cores; measured
-            1.4x on the encoder there, see the README). Part of the cache key.
+            call per input shape compiles before it runs; then 1.4x on the ViT-B encoder on
+            a 2-core CPU, README "Encoder execution modes"). Part of the cache key.
         lora: None (default: the trunk is frozen) or ``dict(rank=4, alpha=4, targets=('q',
             'v'), blocks=None)``: low-rank updates of the attention projections ('q', 'k',
             'v' slices of ``qkv``, and 'proj') of the given attention blocks (None: all;
