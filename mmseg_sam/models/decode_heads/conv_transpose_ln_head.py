@@ -71,15 +71,14 @@ class SkipProjection(nn.Conv2d):
     """
 
     def __init__(self, in_channels: int, out_channels: int, in_index: int, stride: int,
-                 depth: int, normalize: bool = False, norm_eps: float = 1e-6) -> None:
+                 depth: int, normalize: bool = False) -> None:
         super().__init__(in_channels, out_channels, kernel_size=1)
         nn.init.zeros_(self.weight)
         nn.init.zeros_(self.bias)
         self.in_index = in_index
         self.skip_stride = stride  # not `stride`: that is the convolution's own (1, 1)
         self.depth = depth  # upsampling blocks before the decoder reaches skip_stride
-        self.input_norm = (LayerNorm2d(in_channels, eps=norm_eps, affine=False)
-                           if normalize else None)
+        self.input_norm = LayerNorm2d(in_channels, affine=False) if normalize else None
 
     def forward(self, skip: torch.Tensor) -> torch.Tensor:
         if self.input_norm is not None:
