@@ -65,7 +65,9 @@ def build_config(args: argparse.Namespace) -> Config:
 def main(argv: Optional[List[str]] = None) -> dict:
     cfg = build_config(parse_args(argv))
     runner_cli.prepare_cpu_distributed(cfg)
-    return Runner.from_cfg(cfg).test()
+    metrics = Runner.from_cfg(cfg).test()
+    runner_cli.finish_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -62,6 +62,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    runner_cli.finish_distributed()
 
 
 if __name__ == '__main__':

@@ -144,3 +144,17 @@ def prepare_cpu_distributed(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def finish_distributed() -> None:
+    """Close the process group a distributed run opened (no-op otherwise).
+
+    Why: a gloo process group left open until interpreter exit is torn down with its worker
+    threads still attached, and a rank then sometimes aborts *after* a finished run
+    ("terminate called without an active exception", exit code -6), which fails the whole
+    ``torchrun`` job. The tools call this once their runner is done.
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()  # no rank tears down while another still communicates
+        torch_dist.destroy_process_group()
