@@ -11,10 +11,12 @@ that resuming a pure-MMSeg config also loads checkpoints with ``weights_only`` k
 import argparse
 from typing import List, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_sam.safe_checkpoint_loading  # noqa: F401  (registration; safe loaders)
+from mmseg_sam.engine.optimizers import mixed_precision_optim_wrapper
 from mmseg_sam.utils import runner_cli
 
 
@@ -26,7 +28,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                         help='resume from CKPT, or from the latest checkpoint in the work '
                         'dir when no path is given')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision: float16 with loss scaling on a GPU '
+                        "(MMEngine's AmpOptimWrapper), bfloat16 autocast without one "
+                        '(BF16AutocastOptimWrapper; fast on CPUs with bf16 instructions)')
     runner_cli.add_common_runner_arguments(
         parser, cfg_options_help='override config values, e.g. train_cfg.max_iters=100')
     return runner_cli.parse_runner_args(parser, argv)
@@ -36,11 +41,8 @@ def build_config(args: argparse.Namespace) -> Config:
     """Apply the command-line options to the config."""
     cfg = runner_cli.load_config(args)
     if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper type OptimWrapper, got {wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper = mixed_precision_optim_wrapper(cfg.optim_wrapper,
+                                                          on_gpu=torch.cuda.is_available())
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

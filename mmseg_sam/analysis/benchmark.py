@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmseg_sam  # noqa: F401
+from mmseg_sam.engine.optimizers import mixed_precision_optim_wrapper
 from mmseg_sam.models.backbones import SAMFrozenBackbone
 from mmseg_sam.models.backbones.encoder_checkpoint import load_encoder_checkpoint
 from mmseg_sam.utils.packaged_configs import config_path
@@ -207,23 +208,28 @@ def benchmark(arch: Union[str, dict] = 'vit_b', size: Tuple[int, int] = (1024, 1
                  max_abs_diff=(actual - expected).abs().max().item()))
         del backbone
 
-    # Training steps of the whole segmentor, AdamW as in the configs.
+    # Training steps of the whole segmentor, AdamW as in the configs; each kind (cached,
+    # uncached) as the seed recipe runs it, then with the first mode and the subpixel head,
+    # then that plus mixed precision as `tools/train.py --amp` sets it up on this device.
     data = _batch(images)
     optim = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-4))
+    amp_optim = mixed_precision_optim_wrapper(optim, on_gpu=device.type == 'cuda')
+    amp_label = 'fp16 amp' if device.type == 'cuda' else 'bf16 autocast'
     fp32 = ('official' if _is_vit(arch) else 'sdpa', 'fp32', False)
     default = modes[0]
-    for what, mode, cache, head in (('train step, cached', fp32, True, 'modules'),
-                                    ('train step, cached', default, True, 'subpixel'),
-                                    ('train step, uncached', fp32, False, 'modules'),
-                                    ('train step, uncached', default, False, 'subpixel')):
-        model = _segmentor(arch, size, mode, cache, head, checkpoint, device)
-        model.train()
-        wrapper = build_optim_wrapper(model, optim)
-        # A cached step repeats the same images: the warm-up step fills the cache.
-        seconds = time_steps(model, data, wrapper, warmup=1, steps=train_steps)
-        add(dict(what=what, mode=f'{mode_name(mode)}, head {head}',
-                 seconds=sorted(seconds)[len(seconds) // 2], peak_mib=None))
-        del model, wrapper
+    for what, cache in (('train step, cached', True), ('train step, uncached', False)):
+        for mode, head, wrapper_cfg in ((fp32, 'modules', optim), (default, 'subpixel', optim),
+                                        (default, 'subpixel', amp_optim)):
+            model = _segmentor(arch, size, mode, cache, head, checkpoint, device)
+            model.train()
+            wrapper = build_optim_wrapper(model, wrapper_cfg)
+            # A cached step repeats the same images: the warm-up step fills the cache.
+            seconds = time_steps(model, data, wrapper, warmup=1, steps=train_steps)
+            label = f'{mode_name(mode)}, head {head}' + (
+                f', {amp_label}' if wrapper_cfg is amp_optim else '')
+            add(dict(what=what, mode=label, seconds=sorted(seconds)[len(seconds) // 2],
+                     peak_mib=None))
+            del model, wrapper
 
     # Inference of the whole segmentor (MMSeg's test_step: preprocess, predict, resize).
     masks = None

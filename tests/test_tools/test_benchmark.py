@@ -24,11 +24,16 @@ def test_one_run_prints_every_row(tool, tmp_path, capsys, monkeypatch):
         ('encoder', 'official ImageEncoderViT fp32'), ('encoder', 'sdpa-fp32'),
         ('encoder', 'sdpa-bf16'),
         ('train step, cached', 'official-fp32'), ('train step, cached', 'sdpa-fp32'),
+        ('train step, cached', 'sdpa-fp32'),
         ('train step, uncached', 'official-fp32'), ('train step, uncached', 'sdpa-fp32'),
+        ('train step, uncached', 'sdpa-fp32'),
         ('inference', 'official-fp32'), ('inference', 'sdpa-fp32'), ('inference', 'sdpa-bf16')]
+    assert [row['mode'] for row in rows[3:6]] == [
+        'official-fp32, head modules', 'sdpa-fp32, head subpixel',
+        'sdpa-fp32, head subpixel, bf16 autocast']  # what --amp does on the CPU
     assert rows[1]['max_abs_diff'] < 1e-5 and rows[2]['cosine'] > 0.999
     assert rows[0]['ratio'] == 1.0 and all(row['img_s'] > 0 for row in rows)
-    assert rows[8]['mask_agreement'] == 1.0  # sdpa fp32: exact enough for equal masks
+    assert rows[10]['mask_agreement'] == 1.0  # sdpa fp32: exact enough for equal masks
     assert '| encoder | sdpa-bf16 |' in output and 'CPU, ' in output and '64x96' in output
     assert len(json.loads((tmp_path / 'rows.json').read_text())) == len(rows)
 

@@ -9,8 +9,9 @@ Rows (each timed after ``--warmup`` untimed calls, median of ``--iters``):
   difference of the output to the reference;
 * ``train step, cached`` / ``uncached``: ``model.train_step`` (preprocess, forward, loss,
   backward, AdamW) of the whole segmentor, fp32 trunk with the seed head ('modules') against
-  the first mode with the opt-in head ('subpixel'); cached = trunk output from the feature
-  cache, as in every epoch after the first;
+  the first mode with the opt-in head ('subpixel'), and that with the mixed precision of
+  ``tools/train.py --amp`` (bf16 autocast on the CPU, fp16 AMP on a GPU); cached = trunk
+  output from the feature cache, as in every epoch after the first;
 * ``inference``: ``model.test_step`` of the whole segmentor, with the share of pixels whose
   thresholded mask equals the fp32 reference's.
 

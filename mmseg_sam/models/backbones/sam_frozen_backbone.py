@@ -62,9 +62,11 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             device; stored features live in host memory (see
             :mod:`mmseg_sam.models.utils.frozen_feature_cache`).
         trunk_precision: arithmetic of the frozen trunk: 'auto' (default: bf16 on CUDA
-            GPUs that support it, else fp16 on CUDA; fp32 on CPU), 'fp32', 'bf16' or
-            'fp16' (autocast). The neck and head always train in float32; trunk outputs are
-            cast to the input dtype. Part of the cache key.
+            GPUs that support it, else fp16 on CUDA; bf16 on CPUs with bf16 instructions,
+            AVX512-BF16 or AMX, else fp32; see ``trunk_execution``), 'fp32', 'bf16' or
+            'fp16' (autocast). The neck and head train in float32 (in bf16 / fp16 only
+            under mixed-precision training, ``--amp``); trunk outputs are cast to the input
+            dtype. Part of the cache key, resolved per device.
         trunk_attention: 'sdpa' (default: PyTorch's fused attention with SAM's exact
             decomposed rel-pos bias as mask, same parameters and keys, within 1e-5 of the
             official module in fp32) or 'official' (segment_anything's own ``Attention``).

@@ -16,7 +16,9 @@ from torch._dynamo.utils import counters
 import mmseg_sam  # noqa: F401
 from mmseg_sam.models.backbones import SAMFrozenBackbone
 from mmseg_sam.models.backbones.sam_vit_attention import SDPAttention
+from mmseg_sam.models.backbones import trunk_execution
 from mmseg_sam.models.backbones.trunk_execution import resolve_trunk_precision
+from mmseg_sam.utils.cpu_features import cpu_has_native_bf16
 from mmseg_sam.models.utils.frozen_feature_cache import build_feature_cache
 
 #: Four TinyViT stages with padded windows, small enough for the CPU.
@@ -50,7 +52,10 @@ def backbone_pair(arch, **fast):
 
 
 def test_auto_precision_per_device(monkeypatch):
+    monkeypatch.setattr(trunk_execution, 'cpu_has_native_bf16', lambda: False)
     assert resolve_trunk_precision('auto', torch.device('cpu')) == 'fp32'
+    monkeypatch.setattr(trunk_execution, 'cpu_has_native_bf16', lambda: True)
+    assert resolve_trunk_precision('auto', torch.device('cpu')) == 'bf16'
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *args, **kwargs: True)
     assert resolve_trunk_precision('auto', torch.device('cuda')) == 'bf16'
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *args, **kwargs: False)
@@ -76,9 +81,20 @@ def test_attention_option_selects_the_module():
     assert list(fast.state_dict()) == list(official.state_dict())
 
 
+def test_cpu_bf16_probe_reads_the_cpu_flags(monkeypatch):
+    assert isinstance(cpu_has_native_bf16(), bool)
+    monkeypatch.setattr(torch.cpu, '_is_avx512_bf16_supported', lambda: False)
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: False)
+    assert not cpu_has_native_bf16()
+    monkeypatch.setattr(torch.cpu, '_is_amx_tile_supported', lambda: True)
+    assert cpu_has_native_bf16()
+    monkeypatch.delattr(torch.cpu, '_is_amx_tile_supported')  # a PyTorch without the probe
+    assert not cpu_has_native_bf16()
+
+
 @pytest.mark.parametrize('arch', [TINY_VIT_ARCH, TINY_TINY_VIT], ids=['vit', 'tiny_vit'])
-def test_default_is_exact_and_bf16_is_close(arch):
-    reference, ours = backbone_pair(arch)
+def test_fp32_is_exact_and_bf16_is_close(arch):
+    reference, ours = backbone_pair(arch, trunk_precision='fp32')
     x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
     expected = reference.frozen_features(x)[-1]
     torch.testing.assert_close(ours.frozen_features(x)[-1], expected, atol=1e-5, rtol=0)
@@ -147,7 +163,8 @@ def test_precision_and_attention_are_part_of_the_cache_key():
         backbone.frozen_features(x)
     assert len(contexts) == 3
     assert backbone.feature_cache.stats['misses'] == 3
-    backbone.trunk_precision = 'auto'  # on the CPU 'auto' is fp32: the same entry
+    # 'auto' is resolved before keying: it shares the entry of what it means on this CPU.
+    backbone.trunk_precision = 'auto'
     backbone.trunk_attention = 'sdpa'
     backbone.frozen_features(x)
     assert backbone.feature_cache.stats['hits'] == 1
@@ -159,7 +176,8 @@ def test_compiled_trunk_equals_the_official_encoder_and_is_keyed_apart():
     cache key. One arch only: a fresh machine compiles for about 25 s; both families go
     through the same ``_run_trunk``."""
     torch._dynamo.reset()
-    reference, ours = backbone_pair(TINY_VIT_ARCH, compile_trunk=True)
+    reference, ours = backbone_pair(TINY_VIT_ARCH, trunk_precision='fp32',
+                                   compile_trunk=True)
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     expected = reference.frozen_features(x)
     counters.clear()
