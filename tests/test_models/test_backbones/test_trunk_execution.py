@@ -14,12 +14,11 @@ from segment_anything.modeling.image_encoder import Attention as OfficialAttenti
 from torch._dynamo.utils import counters
 
 import mmseg_sam  # noqa: F401
-from mmseg_sam.models.backbones import SAMFrozenBackbone
+from mmseg_sam.models.backbones import SAMFrozenBackbone, trunk_execution
 from mmseg_sam.models.backbones.sam_vit_attention import SDPAttention
-from mmseg_sam.models.backbones import trunk_execution
 from mmseg_sam.models.backbones.trunk_execution import resolve_trunk_precision
-from mmseg_sam.utils.cpu_features import cpu_has_native_bf16
 from mmseg_sam.models.utils.frozen_feature_cache import build_feature_cache
+from mmseg_sam.utils.cpu_features import cpu_has_native_bf16
 
 #: Four TinyViT stages with padded windows, small enough for the CPU.
 TINY_TINY_VIT = dict(type='tiny_vit', embed_dims=(16, 32, 48, 64), depths=(1, 1, 1, 1),
