@@ -61,12 +61,13 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             cannot see), True (always on) or False (off). Keys are computed on the input's
             device; stored features live in host memory (see
             :mod:`mmseg_sam.models.utils.frozen_feature_cache`).
-        trunk_precision: arithmetic of the frozen trunk: 'auto' (default: bf16 on CUDA
-            GPUs that support it, else fp16 on CUDA; bf16 on CPUs with bf16 instructions,
-            AVX512-BF16 or AMX, else fp32; see ``trunk_execution``), 'fp32', 'bf16' or
-            'fp16' (autocast). The neck and head train in float32 (in bf16 / fp16 only
-            under mixed-precision training, ``--amp``); trunk outputs are cast to the input
-            dtype. Part of the cache key, resolved per device.
+        trunk_precision: arithmetic of the frozen trunk: 'auto' (default: the fastest that
+            keeps masks equal to fp32's on >= 99.9% of the pixels; SAM ViT: bf16 on CUDA
+            GPUs that support it, else fp16 on CUDA, bf16 on CPUs with AVX512-BF16 or AMX,
+            else fp32; TinyViT: fp16 on CUDA, else fp32; see ``trunk_execution``), 'fp32',
+            'bf16' or 'fp16' (autocast). The neck and head train in float32 (in bf16 / fp16
+            only under mixed-precision training, ``--amp``); trunk outputs are cast to the
+            input dtype. Part of the cache key, resolved per device.
         trunk_attention: 'sdpa' (default: PyTorch's fused attention with SAM's exact
             decomposed rel-pos bias as mask, same parameters and keys, within 1e-5 of the
             official module in fp32) or 'official' (segment_anything's own ``Attention``).
@@ -309,8 +310,8 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             point in another dtype), whatever the trunk computed in.
         """
         device_type = inputs.device.type
-        autocast_dtype = TRUNK_PRECISIONS[resolve_trunk_precision(self.trunk_precision,
-                                                                  inputs.device)]
+        autocast_dtype = TRUNK_PRECISIONS[resolve_trunk_precision(
+            self.trunk_precision, inputs.device, self.arch_family)]
         trunk = SAMFrozenBackbone._trunk_forward
         if self.compile_trunk:
             if self._compiled_trunk is None:
@@ -352,7 +353,8 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
         """Everything besides the image that changes the trunk output."""
         # An outer autocast (AMP training) is not part of it: _run_trunk sets the trunk's own
         # precision either way, so AMP steps and full-precision validation share entries.
-        precision = resolve_trunk_precision(self.trunk_precision, inputs.device)
+        precision = resolve_trunk_precision(self.trunk_precision, inputs.device,
+                                            self.arch_family)
         return (f'{self.arch!r}|{self.out_indices}|{inputs.dtype}|{inputs.device.type}|'
                 f'trunk={precision}:'
                 f'{self.trunk_attention}:compile={self.compile_trunk}|'

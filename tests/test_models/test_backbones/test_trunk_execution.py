@@ -50,16 +50,29 @@ def backbone_pair(arch, **fast):
     return reference, ours
 
 
-def test_auto_precision_per_device(monkeypatch):
+def test_auto_precision_per_device_and_arch(monkeypatch):
+    cpu, cuda = torch.device('cpu'), torch.device('cuda')
     monkeypatch.setattr(trunk_execution, 'cpu_has_native_bf16', lambda: False)
-    assert resolve_trunk_precision('auto', torch.device('cpu')) == 'fp32'
+    assert resolve_trunk_precision('auto', cpu, 'vit') == 'fp32'
     monkeypatch.setattr(trunk_execution, 'cpu_has_native_bf16', lambda: True)
-    assert resolve_trunk_precision('auto', torch.device('cpu')) == 'bf16'
+    assert resolve_trunk_precision('auto', cpu, 'vit') == 'bf16'
+    # TinyViT: bf16 moves too many mask pixels (module docstring); the CPU has no fast fp16.
+    assert resolve_trunk_precision('auto', cpu, 'tiny_vit') == 'fp32'
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *args, **kwargs: True)
-    assert resolve_trunk_precision('auto', torch.device('cuda')) == 'bf16'
+    assert resolve_trunk_precision('auto', cuda, 'vit') == 'bf16'
+    assert resolve_trunk_precision('auto', cuda, 'tiny_vit') == 'fp16'
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *args, **kwargs: False)
-    assert resolve_trunk_precision('auto', torch.device('cuda')) == 'fp16'
-    assert resolve_trunk_precision('bf16', torch.device('cpu')) == 'bf16'
+    assert resolve_trunk_precision('auto', cuda, 'vit') == 'fp16'
+    assert resolve_trunk_precision('bf16', cpu, 'tiny_vit') == 'bf16'  # explicit wins
+
+
+def test_backbone_keys_what_auto_means_for_its_arch(monkeypatch):
+    monkeypatch.setattr(trunk_execution, 'cpu_has_native_bf16', lambda: True)
+    x = torch.randn(1, 3, 64, 64)
+    vit = SAMFrozenBackbone(arch=TINY_VIT_ARCH, img_size=64)
+    tiny_vit = SAMFrozenBackbone(arch=TINY_TINY_VIT, img_size=64)
+    assert 'trunk=bf16:' in vit._cache_context(x)
+    assert 'trunk=fp32:' in tiny_vit._cache_context(x)
 
 
 @pytest.mark.parametrize('kwargs, message', [
