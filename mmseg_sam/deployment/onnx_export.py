@@ -85,7 +85,8 @@ def build_segmentor(config: Union[str, Path], checkpoint: Optional[str],
                     cfg_options: Optional[dict] = None) -> Tuple[nn.Module, object]:
     """Build the model of ``config`` on the CPU for export and load ``checkpoint``.
 
-    The frozen-feature cache is switched off (each input is new). SAM ViT backbones use
+    The frozen-feature cache is switched off (each input is new), the trunk runs in fp32 and
+    uncompiled whatever the config says. SAM ViT backbones use
     segment_anything's own attention module instead of the SDPA variant: same parameters and
     outputs, and the exporter converts it. Loading is strict (a trainable-only checkpoint
     takes its frozen weights from the backbone's ``init_cfg``).
@@ -105,6 +106,10 @@ def build_segmentor(config: Union[str, Path], checkpoint: Optional[str],
     backbone = cfg.model.get('backbone')
     if isinstance(backbone, dict) and backbone.get('type') == 'SAMFrozenBackbone':
         backbone['feature_cache'] = None
+        # An ONNX graph is float32: a bf16 'auto' trunk (SAM ViT on a bf16 CPU) would bake
+        # its autocast casts into it, and a compiled trunk cannot be traced for export.
+        backbone['trunk_precision'] = 'fp32'
+        backbone['compile_trunk'] = False
         if resolve_arch(backbone.get('arch', 'vit_b'))[0] == 'vit':
             backbone['trunk_attention'] = 'official'
     cfg.model.train_cfg = None

@@ -103,3 +103,17 @@ def test_prepare_image_is_rgb_and_pads_with_the_mean(tmp_path):
     # Padding with the mean is what the preprocessor's zero padding after normalising means.
     np.testing.assert_allclose(image[:, 40:, :], np.broadcast_to(
         np.float32(mean)[:, None, None], (3, 8, 80)))
+
+
+def test_export_builds_a_float32_uncompiled_trunk_whatever_the_config_says(repo_root):
+    """A bf16 or compiled trunk would put autocast casts into the graph or fail to trace."""
+    from mmseg_sam.deployment.onnx_export import build_segmentor
+    config = (repo_root / 'configs/sam_frozen/'
+              'convtrans-ln_sam-vit-b-frozen_1xb2-500_football-adboard-576x1024.py')
+    segmentor, _ = build_segmentor(config, None, {
+        'model.backbone.arch': dict(TINY_VIT_ARCH, _delete_=True), 'model.backbone.img_size': 64,
+        'model.backbone.init_cfg': None, 'model.backbone.trunk_precision': 'bf16',
+        'model.backbone.compile_trunk': True})
+    backbone = segmentor.backbone
+    assert (backbone.trunk_precision, backbone.compile_trunk) == ('fp32', False)
+    assert backbone.trunk_attention == 'official' and backbone.feature_cache is None
