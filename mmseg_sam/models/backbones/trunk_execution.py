@@ -15,7 +15,8 @@ arch family and device, at call time:
 * MobileSAM's TinyViT: float16 on CUDA, float32 elsewhere. Its convolution stages carry their
   whole stream in the autocast dtype, and bfloat16's 8-bit mantissa then moves object edges:
   the two trained STARE models of the README's demo table kept equal masks on only 99.80% and
-  99.86% of the test pixels with a bf16 trunk, against 99.98% with float16. CPUs compute float16 in software, far slower than fp32;
+  99.86% of the test pixels with a bf16 trunk, against 99.98% with float16. CPUs compute
+  float16 in software, far slower than fp32;
 * anything else: float32 (without bf16 instructions a CPU emulates bf16, slower than fp32).
 """
 from typing import Dict, Optional
