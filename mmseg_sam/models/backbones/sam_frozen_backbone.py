@@ -61,10 +61,10 @@ class SAMFrozenBackbone(StrictLoadingMixin, BaseModule):
             cannot see), True (always on) or False (off). Keys are computed on the input's
             device; stored features live in host memory (see
             :mod:`mmseg_sam.models.utils.frozen_feature_cache`).
-        trunk_precision: arithmetic of the frozen trunk: 'auto' (default: the fastest that
-            keeps masks equal to fp32's on >= 99.9% of the pixels; SAM ViT: bf16 on CUDA
-            GPUs that support it, else fp16 on CUDA, bf16 on CPUs with AVX512-BF16 or AMX,
-            else fp32; TinyViT: fp16 on CUDA, else fp32; see ``trunk_execution``), 'fp32',
+        trunk_precision: arithmetic of the frozen trunk: 'auto' (default: per arch and
+            device, see ``trunk_execution``; SAM ViT: bf16 on CUDA GPUs that support it,
+            else fp16 on CUDA, bf16 on CPUs with AVX512-BF16 or AMX, else fp32; TinyViT:
+            fp16 on CUDA, else fp32, since bf16 moves mask edges), 'fp32',
             'bf16' or 'fp16' (autocast). The neck and head train in float32 (in bf16 / fp16
             only under mixed-precision training, ``--amp``); trunk outputs are cast to the
             input dtype. Part of the cache key, resolved per device.

@@ -2,7 +2,7 @@
 """How :class:`SAMFrozenBackbone` runs its frozen trunk: numeric precision and attention.
 
 The trunk never trains, so it can run in reduced precision under autocast without touching
-the neck or the head, which keep float32. ``'auto'`` picks the fastest precision that is exact
+the neck or the head, which keep float32. ``'auto'`` aims at the fastest precision that is exact
 enough (thresholded masks of a trained model equal to fp32's on >= 99.9% of the pixels), per
 arch family and device, at call time:
 
