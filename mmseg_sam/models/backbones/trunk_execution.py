@@ -8,7 +8,7 @@ arch family and device, at call time:
 
 * SAM ViT on CUDA: bfloat16 where the GPU supports it, else float16;
 * SAM ViT on a CPU with bf16 instructions (x86 AVX512-BF16 or AMX, which PyTorch's oneDNN
-  kernels use): bfloat16, 2.8x the official fp32 ViT-B encoder on a 2-core AMD EPYC (README
+  kernels use): bfloat16, 2.8-3.7x the official fp32 ViT-B encoder on a 2-core AMD EPYC (README
   "Encoder execution modes"). Its transformer blocks add every bf16 matmul output to a float32
   residual stream, and the trunk output stays within cosine 0.99999 of fp32 (seeded random
   weights: the mask agreement of a trained ViT model is not measured yet);
