@@ -108,6 +108,19 @@ def test_resume_continues_from_the_checkpoint(trained, repo_root):
     assert load_checkpoint_file(resumed / 'iter_3.pth', map_location='cpu')['meta']['iter'] == 3
 
 
+def test_amp_without_a_gpu_trains_and_resumes(repo_root, tmp_path, monkeypatch):
+    """``--amp`` on the CPU runs MMEngine's loop with BF16AutocastOptimWrapper, saves, and
+    resumes from its checkpoint (MMEngine's own AmpOptimWrapper would refuse to start)."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    config = write_tiny_config(repo_root, tmp_path, CONFIGS['binary'][0], 2)
+    train, work_dir = load_tool(repo_root, 'train'), tmp_path / 'work'
+    train.main([str(config), '--amp', '--work-dir', str(work_dir)])
+    assert "type='BF16AutocastOptimWrapper'" in (work_dir / 'tiny.py').read_text()
+    train.main([str(config), '--amp', '--work-dir', str(work_dir), '--resume',
+                '--cfg-options', 'train_cfg.max_iters=3', 'default_hooks.checkpoint.interval=1'])
+    assert load_checkpoint_file(work_dir / 'iter_3.pth', map_location='cpu')['meta']['iter'] == 3
+
+
 def test_mmseg_inference_apis(trained):
     from mmseg.apis import MMSegInferencer, inference_model, init_model
     checkpoint = str(trained['work_dir'] / 'iter_2.pth')
