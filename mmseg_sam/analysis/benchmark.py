@@ -218,15 +218,14 @@ def benchmark(arch: Union[str, dict] = 'vit_b', size: Tuple[int, int] = (1024, 1
     fp32 = ('official' if _is_vit(arch) else 'sdpa', 'fp32', False)
     default = modes[0]
     for what, cache in (('train step, cached', True), ('train step, uncached', False)):
-        for mode, head, wrapper_cfg in ((fp32, 'modules', optim), (default, 'subpixel', optim),
-                                        (default, 'subpixel', amp_optim)):
+        for mode, head, amp in ((fp32, 'modules', False), (default, 'subpixel', False),
+                                (default, 'subpixel', True)):
             model = _segmentor(arch, size, mode, cache, head, checkpoint, device)
             model.train()
-            wrapper = build_optim_wrapper(model, wrapper_cfg)
+            wrapper = build_optim_wrapper(model, amp_optim if amp else optim)
             # A cached step repeats the same images: the warm-up step fills the cache.
             seconds = time_steps(model, data, wrapper, warmup=1, steps=train_steps)
-            label = f'{mode_name(mode)}, head {head}' + (
-                f', {amp_label}' if wrapper_cfg is amp_optim else '')
+            label = f'{mode_name(mode)}, head {head}' + (f', {amp_label}' if amp else '')
             add(dict(what=what, mode=label, seconds=sorted(seconds)[len(seconds) // 2],
                      peak_mib=None))
             del model, wrapper

@@ -44,6 +44,9 @@ def test_amp_without_a_gpu_is_bf16_autocast(repo_root, monkeypatch, tmp_path):
     cfg = train.build_config(train.parse_args([str(amp_config), '--amp']))
     assert cfg.optim_wrapper.type == 'BF16AutocastOptimWrapper'
     assert 'loss_scale' not in cfg.optim_wrapper and cfg.optim_wrapper.optimizer.type == 'Adam'
+    with pytest.raises(ValueError, match="optim_wrapper.type='OtherWrapper' has no mixed-prec"):
+        train.build_config(train.parse_args([str(repo_root / CONFIG), '--amp', '--cfg-options',
+                                             'optim_wrapper.type=OtherWrapper']))
     with pytest.raises(ValueError, match="optim_wrapper.dtype='float16'.*remove optim_wrapper"):
         train.build_config(train.parse_args([str(repo_root / CONFIG), '--amp', '--cfg-options',
                                              'optim_wrapper.dtype=float16']))

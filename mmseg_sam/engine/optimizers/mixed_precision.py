@@ -30,7 +30,9 @@ def mixed_precision_optim_wrapper(optim_wrapper: dict, on_gpu: bool) -> dict:
     wrapper = copy.deepcopy(dict(optim_wrapper))
     kind = wrapper.get('type', 'OptimWrapper')
     if kind not in REPLACEABLE_WRAPPERS:
-        raise ValueError(f'--amp needs optim_wrapper type OptimWrapper, got {kind}')
+        raise ValueError(f'--amp: optim_wrapper.type={kind!r} has no mixed-precision variant '
+                         f'here; expected one of {list(REPLACEABLE_WRAPPERS)}. Fix: train '
+                         f'without --amp, or set the precision inside that wrapper.')
     if on_gpu:
         wrapper['type'] = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')
